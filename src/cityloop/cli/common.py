@@ -1,0 +1,55 @@
+"""Shared pieces of the CLI: the language switch, the error guard and the console.
+
+User errors print one clear line plus the detail and exit with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+
+from cityloop.errors import CityLoopError
+from cityloop.i18n import set_language
+
+console = Console(highlight=False)
+error_console = Console(stderr=True, highlight=False)
+
+T = TypeVar("T")
+
+
+def language_option(
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", envvar="CITYLOOP_LANG", help="zh-CN（默认）或 en / zh-CN (default) or en"),
+    ] = None,
+) -> None:
+    """CityLoop 新型智慧城市建设闭环平台 / closed-loop smart city platform."""
+    if lang:
+        try:
+            set_language(lang)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+
+
+@contextmanager
+def guarded() -> Iterator[None]:
+    """Turn a ``CityLoopError`` into a clean message on stderr and exit status 2."""
+    try:
+        yield
+    except CityLoopError as exc:
+        text = exc.render()
+        head, _, detail = text.partition("\n")
+        error_console.print(f"[bold red]✗[/] {head}", markup=True)
+        if detail:
+            error_console.print(detail, markup=False)
+        raise typer.Exit(code=2) from None
+
+
+def run(fn: Callable[[], T]) -> T:
+    with guarded():
+        return fn()
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,7 @@
+"""Placeholder registration for the data commands; replaced by the area owner."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Register this area's commands on ``app``."""

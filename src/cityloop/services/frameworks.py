@@ -1,0 +1,74 @@
+"""Framework use-cases: list the shipped ones, describe one, validate a file, copy for editing.
+
+Copies are written atomically in YAML or Excel, ready to edit and load by path.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from cityloop.errors import FrameworkError, Location, Problem
+from cityloop.frameworks import Framework, load_framework, shipped_ids, write_excel, write_yaml
+from cityloop.frameworks.tree import weights_by_status
+from cityloop.i18n import pick
+
+
+@dataclass(frozen=True)
+class FrameworkInfo:
+    """One line of the framework list."""
+
+    id: str
+    version: str
+    title: str
+    standard: str
+    dimensions: int
+    indicators: int
+    weights_confirmed: int
+    weights_equal_by_default: int
+    weights_unconfirmed: int
+
+
+def describe(fw: Framework, lang: str | None = None) -> FrameworkInfo:
+    counts = weights_by_status(fw)
+    return FrameworkInfo(
+        id=fw.id,
+        version=fw.version,
+        title=pick(fw.spec.title.as_dict(), lang),
+        standard=fw.spec.standard.code if fw.spec.standard else "",
+        dimensions=fw.n_dimensions,
+        indicators=len(fw.indicators),
+        weights_confirmed=counts["confirmed"] + counts["derived"],
+        weights_equal_by_default=counts["equal_by_default"],
+        weights_unconfirmed=counts["unconfirmed"],
+    )
+
+
+def list_frameworks(lang: str | None = None) -> list[FrameworkInfo]:
+    """Every shipped framework, loaded and validated."""
+    return [describe(load_framework(fid), lang) for fid in shipped_ids()]
+
+
+def copy_framework(ref: str, dest: Path) -> Path:
+    """Write framework ``ref`` to ``dest`` (.yaml/.yml or .xlsx) for a user to edit."""
+    fw = load_framework(ref)
+    suffix = dest.suffix.lower()
+    if suffix not in {".yaml", ".yml", ".xlsx"}:
+        raise FrameworkError("fw.invalid", [Problem("fw.bad_suffix_short", {"suffix": suffix},
+                                                    Location(file=str(dest)))], file=str(dest))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=suffix)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        if suffix == ".xlsx":
+            write_excel(fw, tmp)
+        else:
+            write_yaml(fw, tmp)
+        load_framework(tmp)  # never hand the user a copy that does not load back
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
