@@ -15,8 +15,8 @@ import tracemalloc
 
 import numpy as np
 import pandas as pd
-
 from cityloop.datahub.indicator_table import validate_values
+
 from cityloop.evaluation.config import EvaluationConfig
 from cityloop.evaluation.cube import build_cube
 from cityloop.evaluation.pipeline import evaluate_cube
@@ -28,16 +28,27 @@ def synthetic_framework(n_indicators: int, n_dimensions: int = 8):  # type: igno
     dims = [{"code": f"D{d}", "name": {"zh": f"维度{d}"}} for d in range(n_dimensions)]
     inds = [
         {
-            "code": f"I{i:03d}", "name": {"zh": f"指标{i}"}, "parent": f"D{i % n_dimensions}",
-            "unit": "%", "value_type": "percentage",
+            "code": f"I{i:03d}",
+            "name": {"zh": f"指标{i}"},
+            "parent": f"D{i % n_dimensions}",
+            "unit": "%",
+            "value_type": "percentage",
             "direction": ["higher", "lower", "band"][i % 3],
             **({"band": [40.0, 60.0]} if i % 3 == 2 else {}),
-            "source_kind": "statistics", "department": "statistics",
+            "source_kind": "statistics",
+            "department": "statistics",
         }
         for i in range(n_indicators)
     ]
-    spec = FrameworkFile.model_validate({"id": "bench", "version": "1", "title": {"zh": "基准"},
-                                         "dimensions": dims, "indicators": inds})
+    spec = FrameworkFile.model_validate(
+        {
+            "id": "bench",
+            "version": "1",
+            "title": {"zh": "基准"},
+            "dimensions": dims,
+            "indicators": inds,
+        }
+    )
     return compile_framework(spec, departments=departments())
 
 
@@ -46,13 +57,18 @@ def synthetic_long_table(n_units: int, n_ind: int, n_years: int, seed: int) -> p
     values = rng.uniform(0, 100, size=(n_units, n_years, n_ind))
     values[rng.random(values.shape) < 0.05] = np.nan
     u, y, i = np.nonzero(~np.isnan(values))
-    return pd.DataFrame({
-        "unit": pd.Categorical.from_codes(u, categories=[f"U{k:05d}" for k in range(n_units)]),
-        "year": (2016 + y).astype(np.int64),
-        "indicator": pd.Categorical.from_codes(i, categories=[f"I{k:03d}" for k in range(n_ind)]),
-        "value": values[u, y, i],
-        "source": "benchmark", "note": "",
-    })
+    return pd.DataFrame(
+        {
+            "unit": pd.Categorical.from_codes(u, categories=[f"U{k:05d}" for k in range(n_units)]),
+            "year": (2016 + y).astype(np.int64),
+            "indicator": pd.Categorical.from_codes(
+                i, categories=[f"I{k:03d}" for k in range(n_ind)]
+            ),
+            "value": values[u, y, i],
+            "source": "benchmark",
+            "note": "",
+        }
+    )
 
 
 def timed(label: str, fn, repeat: int = 3):  # type: ignore[no-untyped-def]
@@ -72,32 +88,46 @@ def main() -> None:
     parser.add_argument("--indicators", type=int, default=200)
     parser.add_argument("--years", type=int, default=10)
     args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, NumPy {np.__version__}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, NumPy {np.__version__}"
+    )
     fw = synthetic_framework(args.indicators)
     long = synthetic_long_table(args.units, args.indicators, args.years, seed=7)
-    print(f"data: {args.units} units × {args.indicators} indicators × {args.years} years "
-          f"= {len(long):,} observed values")
+    print(
+        f"data: {args.units} units × {args.indicators} indicators × {args.years} years "
+        f"= {len(long):,} observed values"
+    )
     table, _ = timed("validate long table", lambda: validate_values(long, fw), repeat=1)
     cube, _ = timed("build cube", lambda: build_cube(table.frame, fw))
     config = EvaluationConfig(min_coverage=0.5)
-    result, engine = timed("engine: impute→normalise→weight→aggregate→rank",
-                           lambda: evaluate_cube(cube, fw, config))
-    winsor = EvaluationConfig(outliers={"method": "winsorise"},
-                              imputation=["carry_forward"], weights={"method": "entropy"},
-                              aggregation={"by_level": {1: "geometric"}})
-    timed("engine with winsorise + carry-forward + entropy + geometric",
-          lambda: evaluate_cube(cube, fw, winsor))
-    timed("materialise scores, ranks, stages tables",
-          lambda: (result.scores_table, result.ranks_table, result.stages_table)[0].shape,
-          repeat=1)
+    result, engine = timed(
+        "engine: impute→normalise→weight→aggregate→rank", lambda: evaluate_cube(cube, fw, config)
+    )
+    winsor = EvaluationConfig(
+        outliers={"method": "winsorise"},
+        imputation=["carry_forward"],
+        weights={"method": "entropy"},
+        aggregation={"by_level": {1: "geometric"}},
+    )
+    timed(
+        "engine with winsorise + carry-forward + entropy + geometric",
+        lambda: evaluate_cube(cube, fw, winsor),
+    )
+    timed(
+        "materialise scores, ranks, stages tables",
+        lambda: (result.scores_table, result.ranks_table, result.stages_table)[0].shape,
+        repeat=1,
+    )
     tracemalloc.start()
     evaluate_cube(cube, fw, config)
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     print(f"{'peak memory of the engine (tracemalloc)':<48} {peak / 2**20:8.1f} MiB")
-    print(f"{'max RSS of the process':<48} "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:8.1f} MiB")
+    print(
+        f"{'max RSS of the process':<48} "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:8.1f} MiB"
+    )
     print(f"engine target < 1 s: {'met' if engine < 1.0 else 'NOT met'} ({engine:.3f} s)")
 
 

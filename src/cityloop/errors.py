@@ -1,11 +1,11 @@
 """The exception tree of CityLoop: every error a user can cause, with where it happened.
 
-    CityLoopError
-     ├── InputError                 bad input the user can fix; carries Problems with locations
-     │    ├── FrameworkError        a framework file breaks the schema or the tree rules
-     │    ├── DataValidationError   an indicator table breaks the rules (unknown code, range, …)
-     │    └── ConfigError           an evaluation config is invalid
-     └── MethodError                a method cannot run on this input (e.g. AHP CR > 0.1)
+CityLoopError
+ ├── InputError                 bad input the user can fix; carries Problems with locations
+ │    ├── FrameworkError        a framework file breaks the schema or the tree rules
+ │    ├── DataValidationError   an indicator table breaks the rules (unknown code, range, …)
+ │    └── ConfigError           an evaluation config is invalid
+ └── MethodError                a method cannot run on this input (e.g. AHP CR > 0.1)
 """
 
 from __future__ import annotations

@@ -31,8 +31,9 @@ def test_arithmetic_by_hand() -> None:
 
 def test_geometric_by_hand_with_floor() -> None:
     leaves = np.array([[0.25, 1.0, 0.0, 1.0]])
-    s = aggregate_tree(leaves, LEAVES, SHAPE, WEIGHT, {1: Aggregation.GEOMETRIC},
-                       geometric_floor=0.01)
+    s = aggregate_tree(
+        leaves, LEAVES, SHAPE, WEIGHT, {1: Aggregation.GEOMETRIC}, geometric_floor=0.01
+    )
     d1 = 0.25**0.5 * 1.0**0.5
     d2 = 0.01**0.25 * 1.0**0.75
     np.testing.assert_allclose(s[0, :2], [d1, d2])
@@ -53,8 +54,11 @@ def test_effective_weights_reproduce_arithmetic_total() -> None:
     np.testing.assert_allclose(e[1, LEAVES], [0.3, 0.3, 0.1, 0.3])
 
 
-leaf_scores = arrays(np.float64, st.tuples(st.integers(1, 8), st.just(4)),
-                     elements=st.one_of(st.floats(0, 1), st.just(NAN)))
+leaf_scores = arrays(
+    np.float64,
+    st.tuples(st.integers(1, 8), st.just(4)),
+    elements=st.one_of(st.floats(0, 1), st.just(NAN)),
+)
 
 
 @given(leaf_scores, st.integers(0, 3), st.floats(0, 1))

@@ -58,15 +58,21 @@ def test_chain_fills_only_what_is_left() -> None:
     assert flag.sum() == np.isnan(CUBE).sum() - np.isnan(out).sum()
 
 
-cubes = arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(1, 5), st.integers(1, 4)),
-               elements=st.one_of(st.floats(-100, 100), st.just(NAN)))
+cubes = arrays(
+    np.float64,
+    st.tuples(st.integers(1, 6), st.integers(1, 5), st.integers(1, 4)),
+    elements=st.one_of(st.floats(-100, 100), st.just(NAN)),
+)
 
 
 @given(cubes)
 def test_imputation_never_changes_observed_values(x: np.ndarray) -> None:
     group = np.arange(x.shape[0]) % 2
-    for methods in ([Imputation.CARRY_FORWARD], [Imputation.GROUP_MEDIAN],
-                    [Imputation.CARRY_FORWARD, Imputation.GROUP_MEAN]):
+    for methods in (
+        [Imputation.CARRY_FORWARD],
+        [Imputation.GROUP_MEDIAN],
+        [Imputation.CARRY_FORWARD, Imputation.GROUP_MEAN],
+    ):
         out, flag = impute(x, methods, group)
         observed = ~np.isnan(x)
         np.testing.assert_array_equal(out[observed], x[observed])

@@ -86,12 +86,16 @@ def test_goalposts_by_hand() -> None:
 
 def test_goalposts_clip_beyond_target_and_fallback_reported() -> None:
     g = normalise_goalposts(
-        np.array([[120.0], [-5.0]]), np.array([1]), np.array([[NAN, NAN]]),
-        np.array([100.0]), np.array([0.0]),
+        np.array([[120.0], [-5.0]]),
+        np.array([1]),
+        np.array([[NAN, NAN]]),
+        np.array([100.0]),
+        np.array([0.0]),
     )
     np.testing.assert_array_equal(g[:, 0], [1.0, 0.0])
-    fallback = goalposts_fallback(np.array([NAN, 1.0, NAN]), np.array([0.0, NAN, 3.0]),
-                                  np.array([1, -1, 0]))
+    fallback = goalposts_fallback(
+        np.array([NAN, 1.0, NAN]), np.array([0.0, NAN, 3.0]), np.array([1, -1, 0])
+    )
     np.testing.assert_array_equal(fallback, [0, 1])
 
 
@@ -120,7 +124,8 @@ def test_three_dimensional_cube_normalises_each_year_separately() -> None:
 
 
 values = arrays(
-    np.float64, st.tuples(st.integers(2, 12), st.integers(1, 4)),
+    np.float64,
+    st.tuples(st.integers(2, 12), st.integers(1, 4)),
     elements=st.one_of(st.floats(-1e6, 1e6), st.just(NAN)),
 )
 
@@ -149,8 +154,11 @@ def test_raising_a_value_never_lowers_its_normalised_value(
     higher = x.copy()
     higher[row] = x[row] + raise_by
     for method in Normalisation:
-        before = normalise(method, x, direction, band, np.full(k, NAN), np.full(k, NAN)) \
-            if method != Normalisation.DISTANCE_TO_BEST else None
+        before = (
+            normalise(method, x, direction, band, np.full(k, NAN), np.full(k, NAN))
+            if method != Normalisation.DISTANCE_TO_BEST
+            else None
+        )
         if before is None:
             continue
         after = normalise(method, higher, direction, band, np.full(k, NAN), np.full(k, NAN))

@@ -28,7 +28,9 @@ def fw() -> Framework:
     return load_framework(MINI)
 
 
-def cube_of(rows: dict[str, list[float]], fw: Framework, years: tuple[int, ...] = (2024,)) -> ValuesCube:
+def cube_of(
+    rows: dict[str, list[float]], fw: Framework, years: tuple[int, ...] = (2024,)
+) -> ValuesCube:
     """rows: unit -> values of I1..I5 for each year, concatenated."""
     records = []
     for unit, vals in rows.items():
@@ -42,7 +44,9 @@ def cube_of(rows: dict[str, list[float]], fw: Framework, years: tuple[int, ...] 
 
 def test_goalposts_scores_by_hand(fw: Framework) -> None:
     # I1 % 0→100, I2 days 20→1 (lower), I3 % (no goalposts: observed), I4 band [10,20], I5 count
-    cube = cube_of({"A": [50, 10.5, 80, 15, 4], "B": [100, 1, 60, 25, 2], "C": [0, 20, 70, 30, 0]}, fw)
+    cube = cube_of(
+        {"A": [50, 10.5, 80, 15, 4], "B": [100, 1, 60, 25, 2], "C": [0, 20, 70, 30, 0]}, fw
+    )
     r = evaluate_cube(cube, fw, EvaluationConfig(normalisation={"method": "goalposts"}))
     # A: I1 .5, I2 (20-10.5)/19 = .5; D1 = .5.
     #    I3 observed 60→80: 1.0; I4 inside band: 1; I5 observed 0→4: 1 → D2 = 1.
@@ -76,12 +80,20 @@ def test_low_coverage_unit_years_are_refused_and_reported(fw: Framework) -> None
 
 
 def test_group_ranks_and_group_scores(fw: Framework) -> None:
-    units = build_units(pd.DataFrame({
-        "code": ["P1", "P2", "A", "B", "C"], "name_zh": ["甲省", "乙省", "A", "B", "C"],
-        "level": ["province", "province", "city", "city", "city"],
-        "parent": [None, None, "P1", "P1", "P2"], "groups": [None, None, "群", "群", "群"],
-    }))
-    cube = cube_of({"A": [90, 2, 80, 15, 9], "B": [10, 19, 10, 50, 0], "C": [50, 10, 50, 15, 5]}, fw)
+    units = build_units(
+        pd.DataFrame(
+            {
+                "code": ["P1", "P2", "A", "B", "C"],
+                "name_zh": ["甲省", "乙省", "A", "B", "C"],
+                "level": ["province", "province", "city", "city", "city"],
+                "parent": [None, None, "P1", "P1", "P2"],
+                "groups": [None, None, "群", "群", "群"],
+            }
+        )
+    )
+    cube = cube_of(
+        {"A": [90, 2, 80, 15, 9], "B": [10, 19, 10, 50, 0], "C": [50, 10, 50, 15, 5]}, fw
+    )
     groups = groups_from_memberships(units.memberships, cube.units)
     r = evaluate_cube(cube, fw, EvaluationConfig(), groups)
     ranks = r.ranks_table
@@ -105,21 +117,28 @@ def test_group_imputation_needs_the_group_kind(fw: Framework) -> None:
 
 def test_ahp_override_sets_weights_and_refuses_inconsistency(fw: Framework) -> None:
     cube = cube_of({"A": [1, 2, 3, 4, 5], "B": [5, 4, 3, 2, 1]}, fw)
-    cfg = EvaluationConfig(weights={"ahp": {"TOTAL": {"children": ["D1", "D2"],
-                                                      "matrices": [[[1, 3], [1 / 3, 1]]]}}})
+    cfg = EvaluationConfig(
+        weights={"ahp": {"TOTAL": {"children": ["D1", "D2"], "matrices": [[[1, 3], [1 / 3, 1]]]}}}
+    )
     r = evaluate_cube(cube, fw, cfg)
     np.testing.assert_allclose(r.weight[:2], [0.75, 0.25])
     bad = [[1, 9, 1 / 9], [1 / 9, 1, 9], [9, 1 / 9, 1]]
-    cfg = EvaluationConfig(weights={"ahp": {"D2": {"children": ["I3", "I4", "I5"], "matrices": [bad]}}})
+    cfg = EvaluationConfig(
+        weights={"ahp": {"D2": {"children": ["I3", "I4", "I5"], "matrices": [bad]}}}
+    )
     with pytest.raises(MethodError):
         evaluate_cube(cube, fw, cfg)
-    wrong = EvaluationConfig(weights={"ahp": {"D2": {"children": ["I3", "I4"], "matrices": [[[1, 1], [1, 1]]]}}})
+    wrong = EvaluationConfig(
+        weights={"ahp": {"D2": {"children": ["I3", "I4"], "matrices": [[[1, 1], [1, 1]]]}}}
+    )
     with pytest.raises(ConfigError):
         evaluate_cube(cube, fw, wrong)
 
 
 def test_strengths_and_weaknesses_point_at_the_gaps(fw: Framework) -> None:
-    cube = cube_of({"A": [100, 1, 0, 15, 0], "B": [50, 10, 50, 15, 5], "C": [0, 20, 100, 15, 10]}, fw)
+    cube = cube_of(
+        {"A": [100, 1, 0, 15, 0], "B": [50, 10, 50, 15, 5], "C": [0, 20, 100, 15, 10]}, fw
+    )
     sw = evaluate_cube(cube, fw, EvaluationConfig()).strengths_weaknesses(k=2)
     a = sw[sw["unit"] == "A"].set_index(["side", "position"])["indicator"]
     assert {a[("strength", 1)], a[("strength", 2)]} == {"I1", "I2"}
@@ -134,9 +153,12 @@ def test_z_score_has_no_stage_and_warns(fw: Framework) -> None:
 
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.lists(st.floats(0, 100), min_size=5, max_size=5), min_size=2, max_size=8),
-       st.integers(0, 7), st.floats(0, 50),
-       st.sampled_from(["min_max", "rank", "goalposts", "distance_to_best", "z_score"]))
+@given(
+    st.lists(st.lists(st.floats(0, 100), min_size=5, max_size=5), min_size=2, max_size=8),
+    st.integers(0, 7),
+    st.floats(0, 50),
+    st.sampled_from(["min_max", "rank", "goalposts", "distance_to_best", "z_score"]),
+)
 def test_raising_a_higher_is_better_value_never_lowers_the_units_score(
     rows: list[list[float]], unit: int, raise_by: float, method: str
 ) -> None:
@@ -154,9 +176,14 @@ def test_raising_a_higher_is_better_value_never_lowers_the_units_score(
 
 
 @settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.lists(st.one_of(st.floats(0, 100), st.just(NAN)), min_size=5, max_size=5),
-                min_size=3, max_size=10),
-       st.sampled_from(["framework", "equal", "entropy", "critic", "pca"]))
+@given(
+    st.lists(
+        st.lists(st.one_of(st.floats(0, 100), st.just(NAN)), min_size=5, max_size=5),
+        min_size=3,
+        max_size=10,
+    ),
+    st.sampled_from(["framework", "equal", "entropy", "critic", "pca"]),
+)
 def test_weights_of_every_node_sum_to_one(rows: list[list[float]], method: str) -> None:
     fw = load_framework(MINI)
     cube = cube_of({f"U{i}": r for i, r in enumerate(rows)}, fw)

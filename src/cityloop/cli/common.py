@@ -24,7 +24,9 @@ T = TypeVar("T")
 def language_option(
     lang: Annotated[
         str | None,
-        typer.Option("--lang", envvar="CITYLOOP_LANG", help="zh-CN（默认）或 en / zh-CN (default) or en"),
+        typer.Option(
+            "--lang", envvar="CITYLOOP_LANG", help="zh-CN（默认）或 en / zh-CN (default) or en"
+        ),
     ] = None,
 ) -> None:
     """CityLoop 新型智慧城市建设闭环平台 / closed-loop smart city platform."""

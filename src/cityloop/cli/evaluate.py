@@ -8,13 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cityloop.cli.common import console, guarded
+from cityloop.datahub.units import Units
 from cityloop.evaluation.result import EvaluationResult
-from cityloop.i18n import pick, t
+from cityloop.i18n import current_language, pick, t
 from cityloop.services import evaluation as service
 
 
@@ -33,8 +35,13 @@ def evaluate_cmd(
 ) -> None:
     with guarded():
         unit_info = service.load_units(units)
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                      console=console, transient=True) as bar:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
             task = bar.add_task(t("cli.eval.step.read"), total=None)
 
             def step(name: str) -> None:
@@ -44,40 +51,64 @@ def evaluate_cmd(
             if out is not None:
                 step("write")
                 service.write_results(result, out)
-        names = (unit_info.table["name_en"].fillna(unit_info.table["name_zh"])
-                 if unit_info is not None and console_lang_is_en() else
-                 unit_info.table["name_zh"] if unit_info is not None else None)
-        print_summary(result, top, names.to_dict() if names is not None else {})
+        print_summary(result, top, unit_names(unit_info))
         if out is not None:
             console.print(t("cli.eval.written", path=str(out)))
 
 
-def console_lang_is_en() -> bool:
-    from cityloop.i18n import current_language
-
-    return current_language() == "en"
+def unit_names(units: Units | None) -> dict[str, str]:
+    """Unit code → name in the current language (Chinese where no English name is given)."""
+    if units is None:
+        return {}
+    names = units.table["name_zh"].astype(str)
+    if current_language() == "en":
+        names = units.table["name_en"].fillna(units.table["name_zh"]).astype(str)
+    return {str(code): str(name) for code, name in names.items()}
 
 
 def print_summary(result: EvaluationResult, top: int, names: dict[str, str]) -> None:
     summary = result.summary()
     title = pick(result.framework.spec.title.as_dict())
-    table = Table(title=t("cli.eval.summary_title", framework=title,
-                          year=result.cube.years[-1], count=len(summary)))
+    table = Table(
+        title=t(
+            "cli.eval.summary_title",
+            framework=title,
+            year=result.cube.years[-1],
+            count=len(summary),
+        )
+    )
     for key in ("rank", "unit", "name", "score", "change", "stage"):
-        table.add_column(t(f"cli.eval.col.{key}"),
-                         justify="right" if key in {"rank", "score", "change"} else "left")
-    for row in summary.head(top).itertuples(index=False):
-        change = "" if row.change != row.change else f"{row.change:+.2f}"
-        table.add_row(str(row.rank), str(row.unit), str(names.get(str(row.unit), "")),
-                      f"{row.score:.2f}", change, str(row.stage))
+        table.add_column(
+            t(f"cli.eval.col.{key}"),
+            justify="right" if key in {"rank", "score", "change"} else "left",
+        )
+    for rank, unit, score, change, stage in summary[
+        ["rank", "unit", "score", "change", "stage"]
+    ].itertuples(index=False, name=None):
+        table.add_row(
+            str(rank),
+            str(unit),
+            names.get(str(unit), ""),
+            f"{float(score):.2f}",
+            "" if np.isnan(change) else f"{float(change):+.2f}",
+            str(stage),
+        )
     console.print(table)
     excluded = int((~result.kept).sum())
     if excluded:
-        console.print(t("cli.eval.excluded", count=excluded,
-                        min_coverage=result.config.min_coverage))
+        console.print(
+            t("cli.eval.excluded", count=excluded, min_coverage=result.config.min_coverage)
+        )
     for key in result.warnings:
         console.print(f"[yellow]! {t(key)}[/]")
     p = result.provenance
-    console.print(t("cli.eval.provenance", data_hash=p["data_hash"][:12],
-                    framework=p["framework_id"], version=p["framework_version"],
-                    cityloop=p["cityloop_version"]), style="dim")
+    console.print(
+        t(
+            "cli.eval.provenance",
+            data_hash=p["data_hash"][:12],
+            framework=p["framework_id"],
+            version=p["framework_version"],
+            cityloop=p["cityloop_version"],
+        ),
+        style="dim",
+    )

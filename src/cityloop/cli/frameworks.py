@@ -31,13 +31,28 @@ def register(app: typer.Typer) -> None:
 def list_cmd() -> None:
     with guarded():
         table = Table(title=t("cli.fw.list.title"))
-        for key in ("id", "version", "title", "standard", "dimensions", "indicators",
-                    "weights_confirmed", "weights_equal"):
+        for key in (
+            "id",
+            "version",
+            "title",
+            "standard",
+            "dimensions",
+            "indicators",
+            "weights_confirmed",
+            "weights_equal",
+        ):
             table.add_column(t(f"cli.fw.col.{key}"))
         for info in service.list_frameworks():
-            table.add_row(info.id, info.version, info.title, info.standard, str(info.dimensions),
-                          str(info.indicators), str(info.weights_confirmed),
-                          str(info.weights_equal_by_default))
+            table.add_row(
+                info.id,
+                info.version,
+                info.title,
+                info.standard,
+                str(info.dimensions),
+                str(info.indicators),
+                str(info.weights_confirmed),
+                str(info.weights_equal_by_default),
+            )
         console.print(table)
 
 
@@ -69,8 +84,15 @@ def validate_cmd(
     with guarded():
         fw = load_framework(path)
         info = service.describe(fw)
-        console.print(t("cli.fw.valid", id=fw.id, version=fw.version,
-                        dimensions=info.dimensions, indicators=info.indicators))
+        console.print(
+            t(
+                "cli.fw.valid",
+                id=fw.id,
+                version=fw.version,
+                dimensions=info.dimensions,
+                indicators=info.indicators,
+            )
+        )
 
 
 def copy_cmd(

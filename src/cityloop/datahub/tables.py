@@ -19,8 +19,9 @@ def read_table(path: Path, *, sheet: str | int = 0) -> pd.DataFrame:
     suffix = path.suffix.lower()
     source = str(path)
     if not path.exists():
-        raise DataValidationError("table.invalid", [Problem("table.not_found", {},
-                                                            Location(file=source))], file=source)
+        raise DataValidationError(
+            "table.invalid", [Problem("table.not_found", {}, Location(file=source))], file=source
+        )
     try:
         if suffix == ".csv":
             return _read_csv(path)
@@ -33,12 +34,20 @@ def read_table(path: Path, *, sheet: str | int = 0) -> pd.DataFrame:
     except Exception as exc:  # parsers raise many types for a corrupt file
         raise DataValidationError(
             "table.invalid",
-            [Problem("table.unreadable", {"detail": str(exc).splitlines()[0] if str(exc) else
-                                          type(exc).__name__}, Location(file=source))],
+            [
+                Problem(
+                    "table.unreadable",
+                    {"detail": str(exc).splitlines()[0] if str(exc) else type(exc).__name__},
+                    Location(file=source),
+                )
+            ],
             file=source,
         ) from None
-    raise DataValidationError("table.invalid", [Problem("table.bad_suffix", {"suffix": suffix},
-                                                        Location(file=source))], file=source)
+    raise DataValidationError(
+        "table.invalid",
+        [Problem("table.bad_suffix", {"suffix": suffix}, Location(file=source))],
+        file=source,
+    )
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -48,11 +57,20 @@ def _read_csv(path: Path) -> pd.DataFrame:
             raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-        return pd.read_csv(path, dtype=str, encoding=encoding, keep_default_na=False,
-                           na_values=[""], skipinitialspace=True)
+        return pd.read_csv(
+            path,
+            dtype=str,
+            encoding=encoding,
+            keep_default_na=False,
+            na_values=[""],
+            skipinitialspace=True,
+        )
     raise DataValidationError(
         "table.invalid",
-        [Problem("table.bad_encoding", {"tried": ", ".join(CSV_ENCODINGS)},
-                 Location(file=str(path)))],
+        [
+            Problem(
+                "table.bad_encoding", {"tried": ", ".join(CSV_ENCODINGS)}, Location(file=str(path))
+            )
+        ],
         file=str(path),
     )

@@ -15,18 +15,40 @@ from cityloop.errors import DataValidationError, Location, Problem
 
 LEVELS = ("province", "city", "district")
 LEVEL_RANK = {level: i for i, level in enumerate(LEVELS)}
-UNIT_COLUMNS = ("code", "name_zh", "name_en", "level", "parent", "population", "size_class",
-                "groups")
+UNIT_COLUMNS = (
+    "code",
+    "name_zh",
+    "name_en",
+    "level",
+    "parent",
+    "population",
+    "size_class",
+    "groups",
+)
 REQUIRED_UNIT_COLUMNS = ("code", "name_zh", "level")
 # Chinese headers a user may write instead of the English ones.
 UNIT_HEADER_ALIASES = {
-    "代码": "code", "单位代码": "code", "名称": "name_zh", "单位名称": "name_zh",
-    "英文名称": "name_en", "层级": "level", "上级": "parent", "上级代码": "parent",
-    "人口": "population", "常住人口": "population", "规模等级": "size_class",
-    "分组": "groups", "城市群": "groups",
+    "代码": "code",
+    "单位代码": "code",
+    "名称": "name_zh",
+    "单位名称": "name_zh",
+    "英文名称": "name_en",
+    "层级": "level",
+    "上级": "parent",
+    "上级代码": "parent",
+    "人口": "population",
+    "常住人口": "population",
+    "规模等级": "size_class",
+    "分组": "groups",
+    "城市群": "groups",
 }
-LEVEL_ALIASES = {"省": "province", "市": "city", "区县": "district", "区": "district",
-                 "县": "district"}
+LEVEL_ALIASES = {
+    "省": "province",
+    "市": "city",
+    "区县": "district",
+    "区": "district",
+    "县": "district",
+}
 
 
 @dataclass(frozen=True)
@@ -62,8 +84,9 @@ def build_units(frame: pd.DataFrame, *, source: str = "<DataFrame>") -> Units:
     problems: list[Problem] = []
     for col in REQUIRED_UNIT_COLUMNS:
         if col not in df.columns:
-            problems.append(Problem("units.missing_column", {"column": col},
-                                    Location(file=source, column=col)))
+            problems.append(
+                Problem("units.missing_column", {"column": col}, Location(file=source, column=col))
+            )
     if problems:
         raise DataValidationError("units.invalid", problems, file=source)
     df = df.copy()
@@ -77,8 +100,13 @@ def build_units(frame: pd.DataFrame, *, source: str = "<DataFrame>") -> Units:
 
     def add(mask: pd.Series, key: str, column: str, **params: object) -> None:
         for i in df.index[mask.fillna(False).astype(bool)]:
-            problems.append(Problem(key, {**params, "value": str(df.at[i, column])},
-                                    Location(file=source, row=int(row_of[i]), column=column)))
+            problems.append(
+                Problem(
+                    key,
+                    {**params, "value": str(df.at[i, column])},
+                    Location(file=source, row=int(row_of[i]), column=column),
+                )
+            )
 
     add(df["code"].isna() | (df["code"] == ""), "units.empty_code", "code")
     add(df["code"].duplicated(keep="first") & df["code"].notna(), "units.duplicate_code", "code")
@@ -86,14 +114,19 @@ def build_units(frame: pd.DataFrame, *, source: str = "<DataFrame>") -> Units:
     known = set(df["code"].dropna())
     add(df["parent"].notna() & ~df["parent"].isin(known), "units.unknown_parent", "parent")
     population = pd.to_numeric(df["population"], errors="coerce")
-    add(df["population"].notna() & (population.isna() | (population < 0)),
-        "units.bad_population", "population")
+    add(
+        df["population"].notna() & (population.isna() | (population < 0)),
+        "units.bad_population",
+        "population",
+    )
     if not problems:
         level_of = df.set_index("code")["level"]
         parent_level = df["parent"].map(level_of)
-        add(parent_level.notna()
-            & (parent_level.map(LEVEL_RANK) >= df["level"].map(LEVEL_RANK)),
-            "units.parent_not_higher", "parent")
+        add(
+            parent_level.notna() & (parent_level.map(LEVEL_RANK) >= df["level"].map(LEVEL_RANK)),
+            "units.parent_not_higher",
+            "parent",
+        )
     if problems:
         raise DataValidationError("units.invalid", problems, file=source)
     df["population"] = population
@@ -118,14 +151,21 @@ def _memberships(table: pd.DataFrame) -> pd.DataFrame:
         province = province.fillna(ancestor.where(level_of_ancestor == "province"))
         ancestor = ancestor.map(table["parent"])
     has_province = province.notna() & (table["level"] != "province")
-    parts.append(pd.DataFrame({"unit": table.index[has_province],
-                               "group": province[has_province].to_numpy(), "kind": "province"}))
+    parts.append(
+        pd.DataFrame(
+            {
+                "unit": table.index[has_province],
+                "group": province[has_province].to_numpy(),
+                "kind": "province",
+            }
+        )
+    )
     size = table["size_class"].dropna().astype(str)
-    parts.append(pd.DataFrame({"unit": size.index, "group": size.to_numpy(),
-                               "kind": "size_class"}))
+    parts.append(pd.DataFrame({"unit": size.index, "group": size.to_numpy(), "kind": "size_class"}))
     clusters = table["groups"].dropna().astype(str).str.split(";").explode().str.strip()
     clusters = clusters[clusters != ""]
-    parts.append(pd.DataFrame({"unit": clusters.index, "group": clusters.to_numpy(),
-                               "kind": "cluster"}))
+    parts.append(
+        pd.DataFrame({"unit": clusters.index, "group": clusters.to_numpy(), "kind": "cluster"})
+    )
     out = pd.concat(parts, ignore_index=True)
     return out.astype({"unit": "string", "group": "string", "kind": "string"})

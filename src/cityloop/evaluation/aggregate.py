@@ -42,7 +42,7 @@ class TreeShape:
 
     @property
     def root(self) -> int:
-        return self.parent.shape[0] - 1
+        return int(self.parent.shape[0]) - 1
 
 
 def child_weight_matrix(shape: TreeShape, weight: FloatArray) -> FloatArray:
@@ -95,7 +95,9 @@ def aggregate_tree(
     return s
 
 
-def effective_weights(present: npt.NDArray[np.bool_], shape: TreeShape, weight: FloatArray) -> FloatArray:
+def effective_weights(
+    present: npt.NDArray[np.bool_], shape: TreeShape, weight: FloatArray
+) -> FloatArray:
     """Each node's share of the overall index for each observation, after re-weighting.
 
     ``present[obs, node]`` says whether the node has a score. For arithmetic aggregation the

@@ -52,12 +52,16 @@ def build_cube(
     Rows for indicators outside the framework, or units/years not asked for, are ignored;
     the importer has already refused unknown codes and duplicates.
     """
-    unit_labels = tuple(sorted(frame["unit"].astype(str).unique())) if units is None else tuple(units)
-    year_labels = tuple(sorted(int(y) for y in frame["year"].unique())) if years is None else tuple(years)
+    unit_labels = (
+        tuple(sorted(frame["unit"].astype(str).unique())) if units is None else tuple(units)
+    )
+    year_labels = (
+        tuple(sorted(int(y) for y in frame["year"].unique())) if years is None else tuple(years)
+    )
     indicators = framework.indicator_codes
-    ui = pd.Index(unit_labels).get_indexer(frame["unit"].astype(str))
-    yi = pd.Index(year_labels).get_indexer(frame["year"].astype(np.int64))
-    ii = pd.Index(indicators).get_indexer(frame["indicator"].astype(str))
+    ui = pd.Index(unit_labels).get_indexer(pd.Index(frame["unit"].astype(str)))
+    yi = pd.Index(year_labels).get_indexer(pd.Index(frame["year"].astype(np.int64)))
+    ii = pd.Index(indicators).get_indexer(pd.Index(frame["indicator"].astype(str)))
     keep = (ui >= 0) & (yi >= 0) & (ii >= 0)
     values = np.full((len(unit_labels), len(year_labels), len(indicators)), np.nan)
     values[ui[keep], yi[keep], ii[keep]] = frame["value"].to_numpy(dtype=np.float64)[keep]

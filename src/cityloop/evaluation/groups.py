@@ -38,7 +38,7 @@ def groups_from_memberships(
     """Index the (unit, group, kind) table against the evaluated units' order."""
     if memberships is None or memberships.empty:
         return {}
-    idx = pd.Index(list(units)).get_indexer(memberships["unit"].astype(str))
+    idx = pd.Index(list(units)).get_indexer(pd.Index(memberships["unit"].astype(str)))
     table = memberships.assign(_u=idx)
     table = table[table["_u"] >= 0]
     out: dict[str, GroupKind] = {}

@@ -32,9 +32,11 @@ def coverage(x: FloatArray, weights: FloatArray | None = None) -> FloatArray:
     """
     present = ~np.isnan(x)
     if weights is None:
-        return present.mean(axis=-1)
+        return np.asarray(present.mean(axis=-1), dtype=np.float64)
     total = float(weights.sum())
-    return (present @ weights) / total if total > 0 else present.mean(axis=-1)
+    if total <= 0:
+        raise ValueError("coverage weights must have a positive sum")
+    return np.asarray((present @ weights) / total, dtype=np.float64)
 
 
 def carry_forward(x: FloatArray) -> tuple[FloatArray, BoolArray]:

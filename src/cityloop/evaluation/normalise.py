@@ -34,8 +34,12 @@ class Normalisation(StrEnum):
 
 
 BOUNDED = frozenset(
-    {Normalisation.MIN_MAX, Normalisation.RANK, Normalisation.GOALPOSTS,
-     Normalisation.DISTANCE_TO_BEST}
+    {
+        Normalisation.MIN_MAX,
+        Normalisation.RANK,
+        Normalisation.GOALPOSTS,
+        Normalisation.DISTANCE_TO_BEST,
+    }
 )
 
 
@@ -55,13 +59,13 @@ def orient(x: FloatArray, direction: IntArray, band: FloatArray) -> FloatArray:
 def _nanmin(a: FloatArray) -> FloatArray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN on purpose
-        return np.nanmin(a, axis=0)
+        return np.asarray(np.nanmin(a, axis=0), dtype=np.float64)
 
 
 def _nanmax(a: FloatArray) -> FloatArray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmax(a, axis=0)
+        return np.asarray(np.nanmax(a, axis=0), dtype=np.float64)
 
 
 def _scale_between(o: FloatArray, low: FloatArray, high: FloatArray) -> FloatArray:

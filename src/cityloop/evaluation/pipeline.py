@@ -78,8 +78,13 @@ def evaluate_cube(
 
     methods = {int(k): v for k, v in config.aggregation.by_level.items()}
     scores = aggregate_tree(
-        flat, framework.leaf_nodes, shape, weight, methods,
-        default=config.aggregation.default, geometric_floor=config.aggregation.geometric_floor,
+        flat,
+        framework.leaf_nodes,
+        shape,
+        weight,
+        methods,
+        default=config.aggregation.default,
+        geometric_floor=config.aggregation.geometric_floor,
     )
     bounded = config.normalisation.method in BOUNDED
     scale = framework.spec.scale if bounded else 1.0
@@ -88,8 +93,11 @@ def evaluate_cube(
     share = effective_weights(present, shape, weight)
     cube_scores = scores.reshape(n_units, n_years, -1)
     ranks = stats.rankdata(-cube_scores, axis=0, method="min", nan_policy="omit")
-    stage = (stage_of(cube_scores, config.stages.thresholds) if bounded
-             else np.full(cube_scores.shape, -1, dtype=np.int64))
+    stage = (
+        stage_of(cube_scores, config.stages.thresholds)
+        if bounded
+        else np.full(cube_scores.shape, -1, dtype=np.int64)
+    )
     warnings: list[str] = []
     if not bounded:
         warnings.append("eval.warn.no_stage_unbounded")
@@ -134,9 +142,15 @@ def prepare(
     if needs_group:
         kind = groups.get(config.impute_group)
         if kind is None:
-            raise ConfigError("eval.config_invalid", [Problem(
-                "eval.no_impute_group", {"kind": config.impute_group,
-                                         "known": ", ".join(sorted(groups)) or "-"})])
+            raise ConfigError(
+                "eval.config_invalid",
+                [
+                    Problem(
+                        "eval.no_impute_group",
+                        {"kind": config.impute_group, "known": ", ".join(sorted(groups)) or "-"},
+                    )
+                ],
+            )
         group_ids = kind.first_group(n_units)
     filled, imputed = impute(x, list(config.imputation), group_ids)
     kept = coverage(filled) >= config.min_coverage
@@ -144,8 +158,10 @@ def prepare(
     filled = np.where(kept[:, :, None], filled, np.nan)
     imputed &= kept[:, :, None]
     treated, report = treat_outliers(
-        filled.reshape(-1, n_ind), config.outliers.method,
-        max_skew=config.outliers.max_skew, max_kurtosis=config.outliers.max_kurtosis,
+        filled.reshape(-1, n_ind),
+        config.outliers.method,
+        max_skew=config.outliers.max_skew,
+        max_kurtosis=config.outliers.max_kurtosis,
         max_winsorised=config.outliers.max_winsorised,
     )
     return Prepared(treated.reshape(n_units, n_years, n_ind), imputed, kept, raw_cov, report)
@@ -155,16 +171,21 @@ def _goalposts(framework: Framework, config: EvaluationConfig) -> tuple[FloatArr
     target = framework.target.copy()
     unknown = sorted(set(config.targets) - set(framework.indicator_codes))
     if unknown:
-        raise ConfigError("eval.config_invalid", [Problem("eval.unknown_target_code",
-                                                          {"codes": ", ".join(unknown)})])
+        raise ConfigError(
+            "eval.config_invalid",
+            [Problem("eval.unknown_target_code", {"codes": ", ".join(unknown)})],
+        )
     for code, value in config.targets.items():
         target[framework.indicator_codes.index(code)] = value
     return target, framework.worst
 
 
 def _normalise(
-    x: FloatArray, framework: Framework, config: EvaluationConfig,
-    target: FloatArray, worst: FloatArray,
+    x: FloatArray,
+    framework: Framework,
+    config: EvaluationConfig,
+    target: FloatArray,
+    worst: FloatArray,
 ) -> FloatArray:
     method = config.normalisation.method
     if method == Normalisation.DISTANCE_TO_BEST:
@@ -212,14 +233,27 @@ def node_weights(
         take = leaf_group_ok[framework.leaf_nodes]
         weight[framework.leaf_nodes[take]] = data_w[take]
     for code, judgments in wc.ahp.items():
-        _apply_ahp(framework, code, judgments.children, judgments.matrices,
-                   force=judgments.force, max_cr=wc.max_cr, weight=weight)
+        _apply_ahp(
+            framework,
+            code,
+            judgments.children,
+            judgments.matrices,
+            force=judgments.force,
+            max_cr=wc.max_cr,
+            weight=weight,
+        )
     return weight
 
 
 def _apply_ahp(
-    framework: Framework, code: str, children: list[str], matrices: list[list[list[float]]],
-    *, force: bool, max_cr: float, weight: FloatArray,
+    framework: Framework,
+    code: str,
+    children: list[str],
+    matrices: list[list[list[float]]],
+    *,
+    force: bool,
+    max_cr: float,
+    weight: FloatArray,
 ) -> None:
     root_code = "TOTAL"
     if code == root_code:
@@ -230,9 +264,19 @@ def _apply_ahp(
         raise ConfigError("eval.config_invalid", [Problem("eval.ahp_unknown_node", {"code": code})])
     actual = {framework.codes[i] for i in np.flatnonzero(framework.parent == parent_idx)}
     if set(children) != actual or len(children) != len(actual):
-        raise ConfigError("eval.config_invalid", [Problem(
-            "eval.ahp_children_mismatch",
-            {"code": code, "given": ", ".join(children), "expected": ", ".join(sorted(actual))})])
+        raise ConfigError(
+            "eval.config_invalid",
+            [
+                Problem(
+                    "eval.ahp_children_mismatch",
+                    {
+                        "code": code,
+                        "given": ", ".join(children),
+                        "expected": ", ".join(sorted(actual)),
+                    },
+                )
+            ],
+        )
     matrix = weighting.combine_judgments(matrices) if len(matrices) > 1 else matrices[0]
     try:
         result = weighting.ahp_weights(matrix, max_cr=max_cr, force=force)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,13 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 TOTAL = "TOTAL"
+
+
+def _labels(codes: npt.NDArray[Any] | pd.Series, categories: Sequence[str]) -> pd.Categorical:
+    """A categorical column from integer codes: cheap for millions of rows."""
+    factory: Any = pd.Categorical.from_codes  # the stubs demand a Sequence; arrays are fine
+    result: pd.Categorical = factory(codes, categories=pd.Index(list(categories)))
+    return result
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,13 +84,16 @@ class EvaluationResult:
         u_idx, y_idx = np.nonzero(self.kept)
         n_nodes = nodes.size
         frame: dict[str, Any] = {
-            "unit": pd.Categorical.from_codes(np.repeat(u_idx, n_nodes), categories=self.cube.units),
+            "unit": _labels(np.repeat(u_idx, n_nodes), categories=self.cube.units),
             "year": np.repeat(np.asarray(self.cube.years, dtype=np.int64)[y_idx], n_nodes),
-            "node": pd.Categorical.from_codes(np.tile(nodes, u_idx.size), categories=self.nodes),
+            "node": _labels(np.tile(nodes, u_idx.size), categories=self.nodes),
         }
         for name, arr in values.items():
-            frame[name] = arr[u_idx][:, nodes].reshape(-1) if arr.ndim == 2 else \
-                arr[u_idx, y_idx][:, nodes].reshape(-1)
+            frame[name] = (
+                arr[u_idx][:, nodes].reshape(-1)
+                if arr.ndim == 2
+                else arr[u_idx, y_idx][:, nodes].reshape(-1)
+            )
         return pd.DataFrame(frame)
 
     # -- tables -------------------------------------------------------------------------------
@@ -110,8 +121,11 @@ class EvaluationResult:
         units of the scope that have a score; ``of`` is how many were ranked.
         """
         dims = self._dimension_nodes
-        parts = [self._rank_frame(self.ranks, dims, "all", "all",
-                                  np.ones(len(self.cube.units), dtype=bool))]
+        parts = [
+            self._rank_frame(
+                self.ranks, dims, "all", "all", np.ones(len(self.cube.units), dtype=bool)
+            )
+        ]
         for kind in self.config.group_kinds:
             if kind not in self.groups:
                 continue
@@ -120,15 +134,15 @@ class EvaluationResult:
             for gi, code in enumerate(g.codes):
                 members = np.zeros(len(self.cube.units), dtype=bool)
                 members[g.unit[g.group == gi]] = True
-                sub = stats.rankdata(-self.scores[members], axis=0, method="min",
-                                     nan_policy="omit")
+                sub = stats.rankdata(-self.scores[members], axis=0, method="min", nan_policy="omit")
                 full = np.zeros(self.scores.shape, dtype=np.int64)
                 full[members] = np.where(np.isnan(sub), 0, sub).astype(np.int64)
                 parts.append(self._rank_frame(full, dims, kind, code, members))
         return pd.concat(parts, ignore_index=True)
 
-    def _rank_frame(self, ranks: IntArray, nodes: IntArray, kind: str, scope: str,
-                    members: BoolArray) -> pd.DataFrame:
+    def _rank_frame(
+        self, ranks: IntArray, nodes: IntArray, kind: str, scope: str, members: BoolArray
+    ) -> pd.DataFrame:
         of = np.sum(~np.isnan(self.scores) & members[:, None, None], axis=0)
         df = self._long({"rank": ranks, "of": np.broadcast_to(of, self.scores.shape)}, nodes)
         mask = members[df["unit"].cat.codes.to_numpy()] & (df["rank"].to_numpy() > 0)
@@ -187,7 +201,7 @@ class EvaluationResult:
             "lost_vs_target": share * (1.0 - self.normalised) * self.scale,
         }
         df = self._long({k: np.asarray(v) for k, v in values.items()}, np.arange(leaf.size))
-        df["node"] = pd.Categorical.from_codes(df["node"].cat.codes, categories=self.framework.indicator_codes)
+        df["node"] = _labels(df["node"].cat.codes, categories=self.framework.indicator_codes)
         return df.rename(columns={"node": "indicator"})
 
     def strengths_weaknesses(self, k: int = 3) -> pd.DataFrame:
@@ -205,42 +219,53 @@ class EvaluationResult:
             picked = np.take_along_axis(g, order, axis=1)
             valid = ~np.isnan(picked) & ((sign * picked) < 0)
             rows, pos = np.nonzero(valid)
-            parts.append(pd.DataFrame({
-                "unit": np.asarray(self.cube.units, dtype=object)[u_idx[rows]],
-                "year": np.asarray(self.cube.years)[y_idx[rows]],
-                "side": side,
-                "position": pos + 1,
-                "indicator": np.asarray(self.framework.indicator_codes, dtype=object)[order[rows, pos]],
-                "vs_peer": picked[rows, pos],
-            }))
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "unit": np.asarray(self.cube.units, dtype=object)[u_idx[rows]],
+                        "year": np.asarray(self.cube.years)[y_idx[rows]],
+                        "side": side,
+                        "position": pos + 1,
+                        "indicator": np.asarray(self.framework.indicator_codes, dtype=object)[
+                            order[rows, pos]
+                        ],
+                        "vs_peer": picked[rows, pos],
+                    }
+                )
+            )
         return pd.concat(parts, ignore_index=True)
 
     @cached_property
     def coverage_table(self) -> pd.DataFrame:
         """Per unit-year: share of indicators observed, after imputation, and whether kept."""
         after = (~np.isnan(self.prepared_values)).mean(axis=-1)
-        uu, yy = np.meshgrid(np.arange(len(self.cube.units)), np.arange(len(self.cube.years)),
-                             indexing="ij")
-        return pd.DataFrame({
-            "unit": np.asarray(self.cube.units, dtype=object)[uu.ravel()],
-            "year": np.asarray(self.cube.years)[yy.ravel()],
-            "observed": self.raw_coverage.ravel(),
-            "after_imputation": np.where(self.kept, after, np.nan).ravel(),
-            "kept": self.kept.ravel(),
-        })
+        uu, yy = np.meshgrid(
+            np.arange(len(self.cube.units)), np.arange(len(self.cube.years)), indexing="ij"
+        )
+        return pd.DataFrame(
+            {
+                "unit": np.asarray(self.cube.units, dtype=object)[uu.ravel()],
+                "year": np.asarray(self.cube.years)[yy.ravel()],
+                "observed": self.raw_coverage.ravel(),
+                "after_imputation": np.where(self.kept, after, np.nan).ravel(),
+                "kept": self.kept.ravel(),
+            }
+        )
 
     @cached_property
     def indicator_coverage(self) -> pd.DataFrame:
-        """Per indicator: share of unit-years observed, imputed, and whether outliers were treated."""
+        """Per indicator: share of unit-years observed and imputed; outlier treatment."""
         observed = (~np.isnan(self.cube.values)).mean(axis=(0, 1))
-        return pd.DataFrame({
-            "indicator": self.framework.indicator_codes,
-            "observed": observed,
-            "imputed": self.imputed.mean(axis=(0, 1)),
-            "outlier_flagged": self.outliers.flagged,
-            "winsorised": self.outliers.winsorised,
-            "log_transformed": self.outliers.logged,
-        })
+        return pd.DataFrame(
+            {
+                "indicator": self.framework.indicator_codes,
+                "observed": observed,
+                "imputed": self.imputed.mean(axis=(0, 1)),
+                "outlier_flagged": self.outliers.flagged,
+                "winsorised": self.outliers.winsorised,
+                "log_transformed": self.outliers.logged,
+            }
+        )
 
     @property
     def excluded(self) -> pd.DataFrame:
@@ -272,14 +297,23 @@ class EvaluationResult:
                     mean, median = np.nanmean(sub, axis=0), np.nanmedian(sub, axis=0)
                 count = np.sum(~np.isnan(sub), axis=0)
                 yy, nn = np.meshgrid(np.arange(years.size), np.arange(nodes.size), indexing="ij")
-                parts.append(pd.DataFrame({
-                    "group_kind": kind, "group": code, "year": years[yy.ravel()],
-                    "node": np.asarray(self.nodes, dtype=object)[nodes[nn.ravel()]],
-                    "mean": mean.ravel(), "median": median.ravel(), "units": count.ravel(),
-                }))
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "group_kind": kind,
+                            "group": code,
+                            "year": years[yy.ravel()],
+                            "node": np.asarray(self.nodes, dtype=object)[nodes[nn.ravel()]],
+                            "mean": mean.ravel(),
+                            "median": median.ravel(),
+                            "units": count.ravel(),
+                        }
+                    )
+                )
         if not parts:
-            return pd.DataFrame(columns=["group_kind", "group", "year", "node", "mean",
-                                         "median", "units"])
+            return pd.DataFrame(
+                columns=["group_kind", "group", "year", "node", "mean", "median", "units"]
+            )
         out = pd.concat(parts, ignore_index=True)
         return out[out["units"] > 0].reset_index(drop=True)
 
@@ -289,14 +323,16 @@ class EvaluationResult:
         total = len(self.nodes) - 1
         kept = self.kept[:, y]
         stage_idx = self.stages[kept, y, total]
-        df = pd.DataFrame({
-            "unit": np.asarray(self.cube.units, dtype=object)[kept],
-            "year": self.cube.years[y],
-            "score": self.scores[kept, y, total],
-            "rank": self.ranks[kept, y, total],
-            "change": self.change[kept, y, total],
-            "stage": [t(f"stage.{STAGES[s]}", lang) if s >= 0 else "" for s in stage_idx],
-        })
+        df = pd.DataFrame(
+            {
+                "unit": np.asarray(self.cube.units, dtype=object)[kept],
+                "year": self.cube.years[y],
+                "score": self.scores[kept, y, total],
+                "rank": self.ranks[kept, y, total],
+                "change": self.change[kept, y, total],
+                "stage": [t(f"stage.{STAGES[s]}", lang) if s >= 0 else "" for s in stage_idx],
+            }
+        )
         return df.sort_values(["rank", "unit"], kind="stable").reset_index(drop=True)
 
     def tables(self) -> dict[str, pd.DataFrame]:

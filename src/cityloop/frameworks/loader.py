@@ -48,9 +48,7 @@ def load_framework(ref: str | Path) -> Framework:
         text = resources.files(SHIPPED_PACKAGE).joinpath(f"{ref}.yaml").read_text("utf-8")
         return parse_yaml(text, source=f"{ref}.yaml")
     if not path.exists():
-        raise FrameworkError(
-            "fw.not_found", [], ref=str(ref), known=", ".join(shipped_ids())
-        )
+        raise FrameworkError("fw.not_found", [], ref=str(ref), known=", ".join(shipped_ids()))
     if path.suffix.lower() in {".xlsx", ".xlsm"}:
         return read_excel(path)
     if path.suffix.lower() in {".yaml", ".yml"}:
@@ -67,12 +65,20 @@ def parse_yaml(text: str, *, source: str) -> Framework:
         mark = getattr(exc, "problem_mark", None)
         row = mark.line + 1 if mark is not None else None
         raise FrameworkError(
-            "fw.invalid", [Problem("fw.yaml_syntax", {"detail": str(exc).splitlines()[0]},
-                                   Location(file=source, row=row))], file=source
+            "fw.invalid",
+            [
+                Problem(
+                    "fw.yaml_syntax",
+                    {"detail": str(exc).splitlines()[0]},
+                    Location(file=source, row=row),
+                )
+            ],
+            file=source,
         ) from None
     if not isinstance(data, dict) or root is None:
-        raise FrameworkError("fw.invalid", [Problem("fw.not_mapping", {}, Location(file=source))],
-                             file=source)
+        raise FrameworkError(
+            "fw.invalid", [Problem("fw.not_mapping", {}, Location(file=source))], file=source
+        )
     locate = _yaml_locations(root, source)
     return _validate(data, source, lambda loc: _yaml_line(root, loc, source), locate)
 
@@ -85,13 +91,22 @@ def read_excel(path: Path) -> Framework:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a corrupt file
-        raise FrameworkError("fw.invalid", [Problem("fw.excel_unreadable", {"detail": str(exc)},
-                                                    Location(file=source))], file=source) from None
+        raise FrameworkError(
+            "fw.invalid",
+            [Problem("fw.excel_unreadable", {"detail": str(exc)}, Location(file=source))],
+            file=source,
+        ) from None
     missing = [s for s in EXCEL_SHEETS if s not in book.sheetnames]
     if missing:
-        raise FrameworkError("fw.invalid", [Problem("fw.excel_missing_sheet",
-                                                    {"sheets": ", ".join(missing)},
-                                                    Location(file=source))], file=source)
+        raise FrameworkError(
+            "fw.invalid",
+            [
+                Problem(
+                    "fw.excel_missing_sheet", {"sheets": ", ".join(missing)}, Location(file=source)
+                )
+            ],
+            file=source,
+        )
     meta: dict[str, Any] = {}
     for row in book["framework"].iter_rows(min_row=2, values_only=True):
         if row and row[0] is not None:
@@ -100,8 +115,10 @@ def read_excel(path: Path) -> Framework:
     if "standard_code" in data:
         data["standard"] = {
             "code": data.pop("standard_code"),
-            "title": {"zh": data.pop("standard_title_zh", "") or "",
-                      "en": data.pop("standard_title_en", "") or ""},
+            "title": {
+                "zh": data.pop("standard_title_zh", "") or "",
+                "en": data.pop("standard_title_en", "") or "",
+            },
             "publisher": data.pop("standard_publisher", "") or "",
             "year": data.pop("standard_year", None),
         }
@@ -121,8 +138,9 @@ def read_excel(path: Path) -> Framework:
     def locate_error(loc: tuple[Any, ...]) -> Location:
         if len(loc) >= 2 and loc[0] in rows_of and isinstance(loc[1], int):
             column = ".".join(str(p) for p in loc[2:]) or None
-            return Location(file=source, sheet=str(loc[0]), row=rows_of[loc[0]][loc[1]],
-                            column=column)
+            return Location(
+                file=source, sheet=str(loc[0]), row=rows_of[loc[0]][loc[1]], column=column
+            )
         return Location(file=source, sheet="framework", column=".".join(map(str, loc)))
 
     return _validate(data, source, locate_error, locate)
@@ -160,8 +178,9 @@ def write_excel(fw: Framework, path: Path) -> None:
 def write_yaml(fw: Framework, path: Path) -> None:
     """Write ``fw`` as a YAML file a user can edit and load again."""
     spec = fw.spec.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
-    path.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False, width=100),
-                    encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump(spec, allow_unicode=True, sort_keys=False, width=100), encoding="utf-8"
+    )
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -177,8 +196,11 @@ def _validate(
         spec = FrameworkFile.model_validate(data)
     except ValidationError as exc:
         problems = [
-            Problem("fw.schema", {"detail": err["msg"], "field": ".".join(map(str, err["loc"]))},
-                    locate_error(tuple(err["loc"])))
+            Problem(
+                "fw.schema",
+                {"detail": err["msg"], "field": ".".join(map(str, err["loc"]))},
+                locate_error(tuple(err["loc"])),
+            )
             for err in exc.errors()
         ]
         raise FrameworkError("fw.invalid", problems, file=source) from None
@@ -195,8 +217,7 @@ def _yaml_locations(root: yaml.Node, source: str) -> dict[str, Location]:
                 if isinstance(item, yaml.MappingNode):
                     for k, v in item.value:
                         if k.value == "code":
-                            out[str(v.value)] = Location(file=source,
-                                                         row=item.start_mark.line + 1)
+                            out[str(v.value)] = Location(file=source, row=item.start_mark.line + 1)
     return out
 
 
@@ -209,7 +230,9 @@ def _yaml_line(root: yaml.Node, loc: tuple[Any, ...], source: str) -> Location:
             if not match:
                 break
             node = match[0]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
             node = node.value[part]
         else:
             break

@@ -74,9 +74,9 @@ class NodeBase(BaseModel):
 
     @model_validator(mode="after")
     def _weight_has_source(self) -> NodeBase:
-        if self.weight is not None and self.weight_status != WeightStatus.EQUAL_BY_DEFAULT:
-            if not self.weight_source.strip():
-                raise ValueError("a weight needs weight_source (the clause it comes from)")
+        stated = self.weight is not None and self.weight_status != WeightStatus.EQUAL_BY_DEFAULT
+        if stated and not self.weight_source.strip():
+            raise ValueError("a weight needs weight_source (the clause it comes from)")
         return self
 
 

@@ -122,7 +122,9 @@ class Framework:
         from cityloop.i18n import pick
 
         i = self.index[code]
-        node = self.dimensions[i] if i < self.n_dimensions else self.indicators[i - self.n_dimensions]
+        node = (
+            self.dimensions[i] if i < self.n_dimensions else self.indicators[i - self.n_dimensions]
+        )
         return pick(node.name.as_dict(), lang)
 
     def path_weight(self, weight: FloatArray | None = None) -> FloatArray:
@@ -193,13 +195,19 @@ def compile_framework(
             continue
         if node.parent not in index:
             problems.append(
-                Problem("fw.unknown_parent", {"code": node.code, "parent": node.parent},
-                        where(node.code, "parent"))
+                Problem(
+                    "fw.unknown_parent",
+                    {"code": node.code, "parent": node.parent},
+                    where(node.code, "parent"),
+                )
             )
         elif node.parent not in dimension_codes:
             problems.append(
-                Problem("fw.parent_is_indicator", {"code": node.code, "parent": node.parent},
-                        where(node.code, "parent"))
+                Problem(
+                    "fw.parent_is_indicator",
+                    {"code": node.code, "parent": node.parent},
+                    where(node.code, "parent"),
+                )
             )
         else:
             parent[i] = index[node.parent]
@@ -208,10 +216,15 @@ def compile_framework(
         for ind in spec.indicators:
             if ind.department not in departments:
                 problems.append(
-                    Problem("fw.unknown_department",
-                            {"code": ind.code, "department": ind.department,
-                             "known": ", ".join(sorted(departments))},
-                            where(ind.code, "department"))
+                    Problem(
+                        "fw.unknown_department",
+                        {
+                            "code": ind.code,
+                            "department": ind.department,
+                            "known": ", ".join(sorted(departments)),
+                        },
+                        where(ind.code, "department"),
+                    )
                 )
     if problems:
         raise FrameworkError("fw.invalid", problems, file=source)
@@ -269,20 +282,31 @@ def _sibling_weights(
         missing = [nodes[i].code for i, w in zip(siblings, given, strict=True) if w is None]
         if missing:
             problems.append(
-                Problem("fw.partial_weights", {"parent": parent_code, "missing": ", ".join(missing)},
-                        where(missing[0], "weight"))
+                Problem(
+                    "fw.partial_weights",
+                    {"parent": parent_code, "missing": ", ".join(missing)},
+                    where(missing[0], "weight"),
+                )
             )
             continue
         values = np.array(given, dtype=np.float64)
         total = float(values.sum())
         if total <= 0:
-            problems.append(Problem("fw.zero_weights", {"parent": parent_code},
-                                    where(nodes[siblings[0]].code, "weight")))
+            problems.append(
+                Problem(
+                    "fw.zero_weights",
+                    {"parent": parent_code},
+                    where(nodes[siblings[0]].code, "weight"),
+                )
+            )
             continue
         if not spec.normalise_weights_within_parent and abs(total - 1.0) > WEIGHT_TOLERANCE:
             problems.append(
-                Problem("fw.weights_not_one", {"parent": parent_code, "total": round(total, 9)},
-                        where(nodes[siblings[0]].code, "weight"))
+                Problem(
+                    "fw.weights_not_one",
+                    {"parent": parent_code, "total": round(total, 9)},
+                    where(nodes[siblings[0]].code, "weight"),
+                )
             )
             continue
         weight[siblings] = values / total

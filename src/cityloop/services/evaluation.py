@@ -10,7 +10,7 @@ import os
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 import yaml
@@ -26,8 +26,8 @@ from cityloop.evaluation.pipeline import evaluate_cube
 from cityloop.evaluation.result import TOTAL, EvaluationResult
 from cityloop.frameworks import Framework, load_framework
 
-DataInput = str | Path | pd.DataFrame | IndicatorTable
-Progress = Callable[[str], None]
+DataInput: TypeAlias = str | Path | pd.DataFrame | IndicatorTable
+Progress: TypeAlias = Callable[[str], None]
 EXCEL_MAX_ROWS = 1_048_575
 OUTPUT_SUFFIXES = (".xlsx", ".csv", ".json", ".parquet")
 
@@ -58,7 +58,9 @@ def evaluate(
     return evaluate_cube(cube, fw, cfg, groups)
 
 
-def load_config(config: EvaluationConfig | Mapping[str, Any] | str | Path | None) -> EvaluationConfig:
+def load_config(
+    config: EvaluationConfig | Mapping[str, Any] | str | Path | None,
+) -> EvaluationConfig:
     """A config from a YAML file, a mapping or defaults; faults name the file and field."""
     if config is None:
         return EvaluationConfig()
@@ -70,17 +72,29 @@ def load_config(config: EvaluationConfig | Mapping[str, Any] | str | Path | None
         try:
             data = yaml.safe_load(Path(config).read_text(encoding="utf-8-sig")) or {}
         except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError("eval.config_invalid", [Problem(
-                "eval.config_unreadable", {"file": source, "detail": str(exc).splitlines()[0]},
-                Location(file=source))]) from None
+            raise ConfigError(
+                "eval.config_invalid",
+                [
+                    Problem(
+                        "eval.config_unreadable",
+                        {"file": source, "detail": str(exc).splitlines()[0]},
+                        Location(file=source),
+                    )
+                ],
+            ) from None
     else:
         data = dict(config)
     try:
         return EvaluationConfig.model_validate(data)
     except ValidationError as exc:
-        problems = [Problem("fw.schema", {"field": ".".join(map(str, e["loc"])), "detail": e["msg"]},
-                            Location(file=source, column=".".join(map(str, e["loc"]))))
-                    for e in exc.errors()]
+        problems = [
+            Problem(
+                "fw.schema",
+                {"field": ".".join(map(str, e["loc"])), "detail": e["msg"]},
+                Location(file=source, column=".".join(map(str, e["loc"]))),
+            )
+            for e in exc.errors()
+        ]
         raise ConfigError("eval.config_invalid", problems) from None
 
 
@@ -106,15 +120,19 @@ def cube_for(
     """The cube of the units and years this config evaluates."""
     frame = table.frame
     if frame.empty:
-        raise DataValidationError("values.invalid", [Problem("eval.no_data", {"framework": fw.id})],
-                                  file="<data>")
+        raise DataValidationError(
+            "values.invalid", [Problem("eval.no_data", {"framework": fw.id})], file="<data>"
+        )
     unit_codes: list[str] | None = None
     if units is not None and cfg.level is not None:
         at_level = set(units.of_level(cfg.level))
         unit_codes = sorted(set(frame["unit"].astype(str)) & at_level)
         if not unit_codes:
-            raise DataValidationError("values.invalid", [Problem(
-                "eval.no_units_at_level", {"level": cfg.level})], file="<data>")
+            raise DataValidationError(
+                "values.invalid",
+                [Problem("eval.no_units_at_level", {"level": cfg.level})],
+                file="<data>",
+            )
     years = cfg.years
     return build_cube(frame, fw, units=unit_codes, years=years)
 
@@ -142,9 +160,17 @@ def write_results(result: EvaluationResult, out: Path) -> Path:
     """Write the result to ``out`` by its suffix (.xlsx, .csv, .json, .parquet), atomically."""
     suffix = out.suffix.lower()
     if suffix not in OUTPUT_SUFFIXES:
-        raise DataValidationError("values.invalid", [Problem(
-            "eval.bad_output_suffix", {"suffix": suffix, "known": ", ".join(OUTPUT_SUFFIXES)},
-            Location(file=str(out)))], file=str(out))
+        raise DataValidationError(
+            "values.invalid",
+            [
+                Problem(
+                    "eval.bad_output_suffix",
+                    {"suffix": suffix, "known": ", ".join(OUTPUT_SUFFIXES)},
+                    Location(file=str(out)),
+                )
+            ],
+            file=str(out),
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=suffix)
     os.close(fd)
@@ -168,7 +194,9 @@ def excel_safe(df: pd.DataFrame) -> pd.DataFrame:
     """Prefix text cells that a spreadsheet would run as a formula (=, +, -, @) with a quote."""
     out = df.copy()
     for col in out.columns:
-        if out[col].dtype == object or isinstance(out[col].dtype, pd.StringDtype | pd.CategoricalDtype):
+        if out[col].dtype == object or isinstance(
+            out[col].dtype, pd.StringDtype | pd.CategoricalDtype
+        ):
             text = out[col].astype(str)
             risky = text.str.match(r"^[=+\-@\t\r]") & out[col].notna()
             if risky.any():
@@ -187,8 +215,7 @@ def _write_parquet(result: EvaluationResult, path: Path) -> None:
 
 
 def _write_json(result: EvaluationResult, path: Path) -> None:
-    payload: dict[str, Any] = {"provenance": result.provenance,
-                               "warnings": list(result.warnings)}
+    payload: dict[str, Any] = {"provenance": result.provenance, "warnings": list(result.warnings)}
     for name, df in result.tables().items():
         payload[name] = json.loads(df.to_json(orient="records", force_ascii=False))
     path.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
@@ -199,9 +226,15 @@ def _write_xlsx(result: EvaluationResult, path: Path) -> None:
     # Excel holds 1,048,576 rows a sheet: large panels keep the latest year of a big table.
     latest = max(result.cube.years)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        info = pd.DataFrame({"key": list(result.provenance), "value": [
-            json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
-            for v in result.provenance.values()]})
+        info = pd.DataFrame(
+            {
+                "key": list(result.provenance),
+                "value": [
+                    json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
+                    for v in result.provenance.values()
+                ],
+            }
+        )
         info.to_excel(writer, sheet_name="provenance", index=False)
         for name, df in tables.items():
             if len(df) > EXCEL_MAX_ROWS and "year" in df.columns:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from cityloop.errors import FrameworkError, Location, Problem
 from cityloop.frameworks import Framework, load_framework, shipped_ids, write_excel, write_yaml
+from cityloop.frameworks.schema import WeightStatus
 from cityloop.frameworks.tree import weights_by_status
 from cityloop.i18n import pick
 
@@ -40,9 +41,9 @@ def describe(fw: Framework, lang: str | None = None) -> FrameworkInfo:
         standard=fw.spec.standard.code if fw.spec.standard else "",
         dimensions=fw.n_dimensions,
         indicators=len(fw.indicators),
-        weights_confirmed=counts["confirmed"] + counts["derived"],
-        weights_equal_by_default=counts["equal_by_default"],
-        weights_unconfirmed=counts["unconfirmed"],
+        weights_confirmed=counts[WeightStatus.CONFIRMED] + counts[WeightStatus.DERIVED],
+        weights_equal_by_default=counts[WeightStatus.EQUAL_BY_DEFAULT],
+        weights_unconfirmed=counts[WeightStatus.UNCONFIRMED],
     )
 
 
@@ -56,8 +57,11 @@ def copy_framework(ref: str, dest: Path) -> Path:
     fw = load_framework(ref)
     suffix = dest.suffix.lower()
     if suffix not in {".yaml", ".yml", ".xlsx"}:
-        raise FrameworkError("fw.invalid", [Problem("fw.bad_suffix_short", {"suffix": suffix},
-                                                    Location(file=str(dest)))], file=str(dest))
+        raise FrameworkError(
+            "fw.invalid",
+            [Problem("fw.bad_suffix_short", {"suffix": suffix}, Location(file=str(dest)))],
+            file=str(dest),
+        )
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=suffix)
     os.close(fd)
