@@ -11,9 +11,10 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from cityloop.errors import CityLoopError
-from cityloop.i18n import set_language
+from cityloop.i18n import DEFAULT_LANGUAGE, set_language
 
 console = Console(highlight=False)
 error_console = Console(stderr=True, highlight=False)
@@ -30,11 +31,11 @@ def language_option(
     ] = None,
 ) -> None:
     """CityLoop 新型智慧城市建设闭环平台 / closed-loop smart city platform."""
-    if lang:
-        try:
-            set_language(lang)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from None
+    # Set on every invocation so one command's choice never leaks into the next.
+    try:
+        set_language(lang or DEFAULT_LANGUAGE)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 @contextmanager
@@ -45,9 +46,10 @@ def guarded() -> Iterator[None]:
     except CityLoopError as exc:
         text = exc.render()
         head, _, detail = text.partition("\n")
-        error_console.print(f"[bold red]✗[/] {head}", markup=True)
+        # soft_wrap: long paths and messages stay on one line, as the user will copy them.
+        error_console.print(f"[bold red]✗[/] {escape(head)}", markup=True, soft_wrap=True)
         if detail:
-            error_console.print(detail, markup=False)
+            error_console.print(detail, markup=False, soft_wrap=True)
         raise typer.Exit(code=2) from None
 
 

@@ -41,7 +41,7 @@ def list_cmd() -> None:
             "weights_confirmed",
             "weights_equal",
         ):
-            table.add_column(t(f"cli.fw.col.{key}"))
+            table.add_column(t(f"cli.fw.col.{key}"), no_wrap=key in {"id", "version"})
         for info in service.list_frameworks():
             table.add_row(
                 info.id,
