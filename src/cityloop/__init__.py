@@ -4,6 +4,31 @@ The public Python API is re-exported here; ``tests/test_public_api.py`` guards t
 """
 
 from cityloop._version import __version__
+from cityloop.errors import (
+    CityLoopError,
+    ConfigError,
+    DataValidationError,
+    FrameworkError,
+    InputError,
+    MethodError,
+)
+from cityloop.evaluation.config import EvaluationConfig
+from cityloop.evaluation.result import EvaluationResult
 from cityloop.frameworks import Framework, load_framework
+from cityloop.services.evaluation import evaluate, write_results
 
-__all__ = ["Framework", "__version__", "load_framework"]
+__all__ = [
+    "CityLoopError",
+    "ConfigError",
+    "DataValidationError",
+    "EvaluationConfig",
+    "EvaluationResult",
+    "Framework",
+    "FrameworkError",
+    "InputError",
+    "MethodError",
+    "__version__",
+    "evaluate",
+    "load_framework",
+    "write_results",
+]

@@ -217,7 +217,9 @@ def _write_parquet(result: EvaluationResult, path: Path) -> None:
 def _write_json(result: EvaluationResult, path: Path) -> None:
     payload: dict[str, Any] = {"provenance": result.provenance, "warnings": list(result.warnings)}
     for name, df in result.tables().items():
-        payload[name] = json.loads(df.to_json(orient="records", force_ascii=False))
+        payload[name] = json.loads(
+            df.to_json(orient="records", force_ascii=False, double_precision=15)
+        )
     path.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
 
 
