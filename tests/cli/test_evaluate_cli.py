@@ -26,8 +26,19 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_evaluate_prints_the_ranking_and_writes_results(demo: Path, tmp_path: Path) -> None:
     data = next(demo.glob("values-*.csv"))
     out = tmp_path / "r.xlsx"
-    result = runner.invoke(app, ["evaluate", str(data), "--framework", str(MINI),
-                                 "--units", str(demo / "units.csv"), "--out", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            str(data),
+            "--framework",
+            str(MINI),
+            "--units",
+            str(demo / "units.csv"),
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert out.exists()
     expected = evaluate(data, MINI, units=demo / "units.csv").summary()
@@ -39,8 +50,19 @@ def test_evaluate_prints_the_ranking_and_writes_results(demo: Path, tmp_path: Pa
 
 def test_english_summary(demo: Path) -> None:
     data = next(demo.glob("values-*.csv"))
-    result = runner.invoke(app, ["--lang", "en", "evaluate", str(data), "--framework", str(MINI),
-                                 "--units", str(demo / "units.csv")])
+    result = runner.invoke(
+        app,
+        [
+            "--lang",
+            "en",
+            "evaluate",
+            str(data),
+            "--framework",
+            str(MINI),
+            "--units",
+            str(demo / "units.csv"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "rank" in result.output
     assert "Synthetic City" in result.output

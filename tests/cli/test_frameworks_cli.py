@@ -38,9 +38,12 @@ def test_show_in_english() -> None:
 
 def test_validate_reports_the_line_of_a_fault(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text(MINI.read_text(encoding="utf-8").replace("parent: D2, name: {zh: 人均",
-                                                            "parent: DX, name: {zh: 人均"),
-                   encoding="utf-8")
+    bad.write_text(
+        MINI.read_text(encoding="utf-8").replace(
+            "parent: D2, name: {zh: 人均", "parent: DX, name: {zh: 人均"
+        ),
+        encoding="utf-8",
+    )
     result = runner.invoke(app, ["frameworks", "validate", str(bad)])
     assert result.exit_code == 2
     assert "第 15 行" in result.output

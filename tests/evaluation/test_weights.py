@@ -93,8 +93,9 @@ def test_consistent_matrix_recovers_generating_weights_with_cr_zero() -> None:
 @pytest.mark.parametrize(
     ("matrix", "expected"), [([[1.0]], [1.0]), ([[1, 3], [1 / 3, 1]], [0.75, 0.25])]
 )
-def test_one_and_two_items_are_always_consistent(matrix: list[list[float]],
-                                                 expected: list[float]) -> None:
+def test_one_and_two_items_are_always_consistent(
+    matrix: list[list[float]], expected: list[float]
+) -> None:
     result = ahp_weights(matrix, max_cr=0.0)
     assert_allclose(result.weights, expected, rtol=1e-12)
     assert result.consistency_ratio == 0.0
@@ -143,7 +144,22 @@ def test_more_than_fifteen_items_is_refused() -> None:
 
 def test_random_index_table_is_saatys() -> None:
     assert [SAATY_RANDOM_INDEX[n] for n in range(1, 16)] == [
-        0.0, 0.0, 0.58, 0.90, 1.12, 1.24, 1.32, 1.41, 1.45, 1.49, 1.51, 1.48, 1.56, 1.57, 1.59]
+        0.0,
+        0.0,
+        0.58,
+        0.90,
+        1.12,
+        1.24,
+        1.32,
+        1.41,
+        1.45,
+        1.49,
+        1.51,
+        1.48,
+        1.56,
+        1.57,
+        1.59,
+    ]
 
 
 @pytest.mark.parametrize(
@@ -287,8 +303,7 @@ def test_critic_constant_column_gets_zero() -> None:
     w = critic_weights(x, np.zeros(3, dtype=np.int64))
     assert w[1] == 0.0
     assert w.sum() == pytest.approx(1.0, abs=1e-12)
-    assert_allclose(critic_weights(np.full((4, 2), 0.7), np.zeros(2, dtype=np.int64)),
-                    [0.5, 0.5])
+    assert_allclose(critic_weights(np.full((4, 2), 0.7), np.zeros(2, dtype=np.int64)), [0.5, 0.5])
 
 
 def test_pca_hand_computed() -> None:
@@ -302,21 +317,18 @@ def test_pca_hand_computed() -> None:
 
 def test_pca_uncorrelated_and_constant_indicators() -> None:
     # A and B are uncorrelated: λ = 1 twice, the component is not identified → equal.
-    assert_allclose(pca_weights(CORR_X[:, :2], np.zeros(2, dtype=np.int64)), [0.5, 0.5],
-                    atol=1e-12)
+    assert_allclose(pca_weights(CORR_X[:, :2], np.zeros(2, dtype=np.int64)), [0.5, 0.5], atol=1e-12)
     # A constant indicator is left out; single-indicator groups get 1.
     x = np.column_stack([CORR_X, np.full(4, 0.4)])
     w = pca_weights(x, np.array([0, 0, 0, 0]))
     assert_allclose(w, [0.25, 0.25, 0.5, 0.0], atol=1e-12)
-    assert_allclose(pca_weights(x, np.array([0, 0, 0, 1])), [0.25, 0.25, 0.5, 1.0],
-                    atol=1e-12)
+    assert_allclose(pca_weights(x, np.array([0, 0, 0, 1])), [0.25, 0.25, 0.5, 1.0], atol=1e-12)
 
 
 def _random_panel(seed: int, shape: tuple[int, int], missing: float) -> np.ndarray:
     rng = np.random.default_rng(seed)
     latent = rng.normal(size=(shape[0], 1))
-    x = 1 / (1 + np.exp(-(latent * rng.uniform(0.2, 2, shape[1])
-                          + rng.normal(size=shape))))
+    x = 1 / (1 + np.exp(-(latent * rng.uniform(0.2, 2, shape[1]) + rng.normal(size=shape))))
     x[rng.random(shape) < missing] = np.nan
     return x
 
@@ -369,8 +381,11 @@ def test_bad_input_is_refused(method: WeightFn) -> None:
         (np.zeros(3), np.zeros(3, dtype=np.int64), "weights.bad_shape"),
         (np.zeros((2, 3)), np.zeros(2, dtype=np.int64), "weights.bad_groups"),
         (np.zeros((2, 3)), np.zeros(3), "weights.bad_groups"),
-        (np.array([[0.5, 1.5], [0.2, np.nan]]), np.zeros(2, dtype=np.int64),
-         "weights.out_of_range"),
+        (
+            np.array([[0.5, 1.5], [0.2, np.nan]]),
+            np.zeros(2, dtype=np.int64),
+            "weights.out_of_range",
+        ),
     ]
     for x, groups, key in cases:
         with pytest.raises(MethodError) as caught:
@@ -392,8 +407,9 @@ def _assert_group_shares(w: np.ndarray, groups: np.ndarray) -> None:
 @pytest.mark.parametrize("method", DATA_DRIVEN)
 @settings(max_examples=200, deadline=None)
 @given(data=normalised_data())
-def test_weights_are_shares_within_groups(method: WeightFn,
-                                          data: tuple[np.ndarray, np.ndarray]) -> None:
+def test_weights_are_shares_within_groups(
+    method: WeightFn, data: tuple[np.ndarray, np.ndarray]
+) -> None:
     x, groups = data
     _assert_group_shares(method(x, groups), groups)
 
@@ -401,14 +417,13 @@ def test_weights_are_shares_within_groups(method: WeightFn,
 @pytest.mark.parametrize("method", DATA_DRIVEN)
 @settings(max_examples=200, deadline=None)
 @given(data=normalised_data(), order=st.randoms(use_true_random=False))
-def test_order_of_observations_does_not_matter(method: WeightFn,
-                                               data: tuple[np.ndarray, np.ndarray],
-                                               order: object) -> None:
+def test_order_of_observations_does_not_matter(
+    method: WeightFn, data: tuple[np.ndarray, np.ndarray], order: object
+) -> None:
     x, groups = data
     perm = list(range(x.shape[0]))
     order.shuffle(perm)  # type: ignore[attr-defined]
-    assert_allclose(method(x[perm], groups), method(x, groups),
-                    rtol=1e-7, atol=1e-9)
+    assert_allclose(method(x[perm], groups), method(x, groups), rtol=1e-7, atol=1e-9)
 
 
 # --- translation catalogue -----------------------------------------------------------------

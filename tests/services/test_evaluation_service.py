@@ -61,7 +61,9 @@ def test_config_file_is_applied_and_faults_name_the_field(demo: Path, tmp_path: 
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".json", ".parquet", ".xlsx"])
-def test_every_output_format_holds_the_engines_numbers(demo: Path, tmp_path: Path, suffix: str) -> None:
+def test_every_output_format_holds_the_engines_numbers(
+    demo: Path, tmp_path: Path, suffix: str
+) -> None:
     result = evaluate(values_file(demo), MINI, units=demo / "units.csv")
     out = write_results(result, tmp_path / f"results{suffix}")
     expected = results_table(result)
@@ -109,7 +111,9 @@ def test_unknown_output_suffix_is_refused(demo: Path, tmp_path: Path) -> None:
 
 
 def test_excel_safe_neutralises_formulas() -> None:
-    df = pd.DataFrame({"unit": ["=cmd|' /C calc'!A0", "C1", "+1", "@SUM(1)"], "score": [1, 2, 3, 4]})
+    df = pd.DataFrame(
+        {"unit": ["=cmd|' /C calc'!A0", "C1", "+1", "@SUM(1)"], "score": [1, 2, 3, 4]}
+    )
     safe = excel_safe(df)
     assert safe["unit"].tolist() == ["'=cmd|' /C calc'!A0", "C1", "'+1", "'@SUM(1)"]
     assert safe["score"].tolist() == [1, 2, 3, 4]

@@ -50,10 +50,14 @@ def orient(x: FloatArray, direction: IntArray, band: FloatArray) -> FloatArray:
     best); a band indicator becomes minus its distance to the band, so every value inside the
     band is equally best (0) and values further outside are worse.
     """
-    lo, hi = band[:, 0], band[:, 1]
-    with np.errstate(invalid="ignore"):
-        distance = np.maximum(lo - x, 0.0) + np.maximum(x - hi, 0.0)
-    return np.where(direction == 0, -distance, np.where(direction < 0, -x, x))
+    out = x * np.where(direction < 0, -1.0, 1.0)
+    banded = np.flatnonzero(direction == 0)
+    if banded.size:  # the distance is only worth computing for band columns
+        lo, hi = band[banded, 0], band[banded, 1]
+        xb = x[..., banded]
+        with np.errstate(invalid="ignore"):
+            out[..., banded] = -(np.maximum(lo - xb, 0.0) + np.maximum(xb - hi, 0.0))
+    return out
 
 
 def _nanmin(a: FloatArray) -> FloatArray:

@@ -80,19 +80,20 @@ def treat_outliers(
 
     out = x.copy()
     count = np.zeros(n_ind, dtype=np.int64)
-    active = flagged.copy()
-    cols = np.arange(n_ind)
+    active = np.flatnonzero(flagged)
     for _ in range(max_winsorised):
-        if not active.any():
+        if active.size == 0:
             break
-        skew, _k = skew_kurtosis(out)
-        upper = skew > 0
-        # Rank values so the extreme one and its inward neighbour are found per column at once.
-        filled = np.where(np.isnan(out), np.where(upper, -np.inf, np.inf), out)
-        order = np.argsort(np.where(upper, -filled, filled), axis=0, kind="stable")
-        extreme_row, next_row = order[0], order[1]
-        replacement = out[next_row, cols]
-        out[extreme_row[active], cols[active]] = replacement[active]
-        count += active
-        active = active & _flag(out, max_skew, max_kurtosis)
+        block = out[:, active]
+        skew, _k = skew_kurtosis(block)
+        # Key so that the extreme value on the skewed side sorts first and NaN last; a partial
+        # sort (argpartition) then finds the extreme and its inward neighbour per column.
+        key = np.where(skew > 0, -block, block)
+        key = np.where(np.isnan(key), np.inf, key)
+        two = np.argpartition(key, 1, axis=0)[:2]
+        cols = np.arange(active.size)
+        block[two[0], cols] = block[two[1], cols]
+        out[:, active] = block
+        count[active] += 1
+        active = active[_flag(block, max_skew, max_kurtosis)]
     return out, OutlierReport(flagged, count, none)

@@ -19,7 +19,7 @@ from scipy import stats
 from cityloop._version import __version__
 from cityloop.errors import ConfigError, MethodError, Problem
 from cityloop.evaluation import weights as weighting
-from cityloop.evaluation.aggregate import TreeShape, aggregate_tree, effective_weights
+from cityloop.evaluation.aggregate import TreeShape, aggregate_tree
 from cityloop.evaluation.config import EvaluationConfig, WeightMethod
 from cityloop.evaluation.cube import ValuesCube
 from cityloop.evaluation.groups import GroupKind
@@ -89,14 +89,14 @@ def evaluate_cube(
     bounded = config.normalisation.method in BOUNDED
     scale = framework.spec.scale if bounded else 1.0
     scores *= scale
-    present = ~np.isnan(scores)
-    share = effective_weights(present, shape, weight)
     cube_scores = scores.reshape(n_units, n_years, -1)
-    ranks = stats.rankdata(-cube_scores, axis=0, method="min", nan_policy="omit")
+    # Ranks and stages are reported for dimensions and the overall index, not indicators.
+    ranked = cube_scores[:, :, ranked_nodes(framework)]
+    ranks = stats.rankdata(-ranked, axis=0, method="min", nan_policy="omit")
     stage = (
-        stage_of(cube_scores, config.stages.thresholds)
+        stage_of(ranked, config.stages.thresholds)
         if bounded
-        else np.full(cube_scores.shape, -1, dtype=np.int64)
+        else np.full(ranked.shape, -1, dtype=np.int64)
     )
     warnings: list[str] = []
     if not bounded:
@@ -119,12 +119,17 @@ def evaluate_cube(
         scores=cube_scores,
         ranks=np.where(np.isnan(ranks), 0, ranks).astype(np.int64),
         stages=stage,
-        shares=share.reshape(n_units, n_years, -1),
+        shape=shape,
         scale=scale,
         warnings=tuple(warnings),
         goalpost_fallback=tuple(framework.indicator_codes[i] for i in fallback),
         provenance=provenance(cube, framework, config),
     )
+
+
+def ranked_nodes(framework: Framework) -> IntArray:
+    """Node columns that get ranks and stages: every dimension, then the overall index."""
+    return np.append(np.arange(framework.n_dimensions), framework.n_nodes).astype(np.int64)
 
 
 def prepare(

@@ -17,6 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from cityloop.evaluation.aggregate import TreeShape, effective_weights
 from cityloop.evaluation.config import STAGES, EvaluationConfig
 from cityloop.evaluation.cube import ValuesCube
 from cityloop.evaluation.groups import GroupKind
@@ -58,9 +59,9 @@ class EvaluationResult:
     normalised: FloatArray
     weight: FloatArray
     scores: FloatArray
-    ranks: IntArray
-    stages: IntArray
-    shares: FloatArray
+    ranks: IntArray  # (unit, year, ranked node): dimensions then TOTAL
+    stages: IntArray  # same axes as ranks
+    shape: TreeShape
     scale: float
     warnings: tuple[str, ...]
     goalpost_fallback: tuple[str, ...]
@@ -79,9 +80,30 @@ class EvaluationResult:
     def node_name(self, code: str, lang: str | None = None) -> str:
         return t("eval.total", lang) if code == TOTAL else self.framework.name(code, lang)
 
-    def _long(self, values: dict[str, npt.NDArray[Any]], nodes: IntArray) -> pd.DataFrame:
-        """Flatten (unit, year, node-subset) arrays to a long table over kept unit-years."""
-        u_idx, y_idx = np.nonzero(self.kept)
+    @cached_property
+    def shares(self) -> FloatArray:
+        """Each node's effective share of the overall index, per unit and year."""
+        n_units, n_years, n_nodes = self.scores.shape
+        present = ~np.isnan(self.scores.reshape(-1, n_nodes))
+        share = effective_weights(present, self.shape, self.weight)
+        return share.reshape(n_units, n_years, n_nodes)
+
+    def _long(
+        self,
+        values: dict[str, npt.NDArray[Any]],
+        nodes: IntArray,
+        columns: IntArray | None = None,
+        members: BoolArray | None = None,
+    ) -> pd.DataFrame:
+        """Flatten (unit, year, column) arrays to a long table over kept unit-years.
+
+        ``nodes`` labels the rows; ``columns`` picks the array columns (default: ``nodes``),
+        for arrays such as ``ranks`` that hold only the ranked nodes; ``members`` keeps only
+        those units.
+        """
+        cols = nodes if columns is None else columns
+        kept = self.kept if members is None else self.kept & members[:, None]
+        u_idx, y_idx = np.nonzero(kept)
         n_nodes = nodes.size
         frame: dict[str, Any] = {
             "unit": _labels(np.repeat(u_idx, n_nodes), categories=self.cube.units),
@@ -89,11 +111,7 @@ class EvaluationResult:
             "node": _labels(np.tile(nodes, u_idx.size), categories=self.nodes),
         }
         for name, arr in values.items():
-            frame[name] = (
-                arr[u_idx][:, nodes].reshape(-1)
-                if arr.ndim == 2
-                else arr[u_idx, y_idx][:, nodes].reshape(-1)
-            )
+            frame[name] = arr[u_idx, y_idx][:, cols].reshape(-1)
         return pd.DataFrame(frame)
 
     # -- tables -------------------------------------------------------------------------------
@@ -121,11 +139,7 @@ class EvaluationResult:
         units of the scope that have a score; ``of`` is how many were ranked.
         """
         dims = self._dimension_nodes
-        parts = [
-            self._rank_frame(
-                self.ranks, dims, "all", "all", np.ones(len(self.cube.units), dtype=bool)
-            )
-        ]
+        parts = [self._rank_frame(self.ranks, "all", "all", None)]
         for kind in self.config.group_kinds:
             if kind not in self.groups:
                 continue
@@ -134,19 +148,25 @@ class EvaluationResult:
             for gi, code in enumerate(g.codes):
                 members = np.zeros(len(self.cube.units), dtype=bool)
                 members[g.unit[g.group == gi]] = True
-                sub = stats.rankdata(-self.scores[members], axis=0, method="min", nan_policy="omit")
-                full = np.zeros(self.scores.shape, dtype=np.int64)
+                sub = stats.rankdata(
+                    -self.scores[members][:, :, dims], axis=0, method="min", nan_policy="omit"
+                )
+                full = np.zeros(self.ranks.shape, dtype=np.int64)
                 full[members] = np.where(np.isnan(sub), 0, sub).astype(np.int64)
-                parts.append(self._rank_frame(full, dims, kind, code, members))
+                parts.append(self._rank_frame(full, kind, code, members))
         return pd.concat(parts, ignore_index=True)
 
     def _rank_frame(
-        self, ranks: IntArray, nodes: IntArray, kind: str, scope: str, members: BoolArray
+        self, ranks: IntArray, kind: str, scope: str, members: BoolArray | None
     ) -> pd.DataFrame:
-        of = np.sum(~np.isnan(self.scores) & members[:, None, None], axis=0)
-        df = self._long({"rank": ranks, "of": np.broadcast_to(of, self.scores.shape)}, nodes)
-        mask = members[df["unit"].cat.codes.to_numpy()] & (df["rank"].to_numpy() > 0)
-        df = df[mask].reset_index(drop=True)
+        dims = self._dimension_nodes
+        scored = ~np.isnan(self.scores[:, :, dims])
+        if members is not None:
+            scored &= members[:, None, None]
+        of = np.broadcast_to(scored.sum(axis=0), ranks.shape)
+        positions = np.arange(dims.size)
+        df = self._long({"rank": ranks, "of": of}, dims, positions, members)
+        df = df[df["rank"].to_numpy() > 0].reset_index(drop=True)
         df.insert(3, "scope_kind", kind)
         df.insert(4, "scope", scope)
         return df
@@ -158,7 +178,8 @@ class EvaluationResult:
     @cached_property
     def stages_table(self) -> pd.DataFrame:
         """Long table: unit, year, node, stage (code), stage_name — dimensions and TOTAL."""
-        df = self._long({"stage_index": self.stages}, self._dimension_nodes)
+        dims = self._dimension_nodes
+        df = self._long({"stage_index": self.stages}, dims, np.arange(dims.size))
         codes = np.array(["", *STAGES], dtype=object)
         df["stage"] = codes[df["stage_index"].to_numpy() + 1]
         df["stage_name"] = df["stage"].map({c: t(f"stage.{c}") for c in STAGES}).fillna("")
@@ -322,13 +343,13 @@ class EvaluationResult:
         y = self.cube.years.index(year) if year is not None else len(self.cube.years) - 1
         total = len(self.nodes) - 1
         kept = self.kept[:, y]
-        stage_idx = self.stages[kept, y, total]
+        stage_idx = self.stages[kept, y, -1]
         df = pd.DataFrame(
             {
                 "unit": np.asarray(self.cube.units, dtype=object)[kept],
                 "year": self.cube.years[y],
                 "score": self.scores[kept, y, total],
-                "rank": self.ranks[kept, y, total],
+                "rank": self.ranks[kept, y, -1],
                 "change": self.change[kept, y, total],
                 "stage": [t(f"stage.{STAGES[s]}", lang) if s >= 0 else "" for s in stage_idx],
             }

@@ -25,8 +25,21 @@ BoolArray = npt.NDArray[np.bool_]
 # 1–9 scale. Saaty (1980) *The Analytic Hierarchy Process*, McGraw-Hill, table of R.I.;
 # reprinted in Saaty (2012) *Decision Making for Leaders*, 3rd ed., RWS Publications.
 SAATY_RANDOM_INDEX: dict[int, float] = {
-    1: 0.0, 2: 0.0, 3: 0.58, 4: 0.90, 5: 1.12, 6: 1.24, 7: 1.32, 8: 1.41,
-    9: 1.45, 10: 1.49, 11: 1.51, 12: 1.48, 13: 1.56, 14: 1.57, 15: 1.59,
+    1: 0.0,
+    2: 0.0,
+    3: 0.58,
+    4: 0.90,
+    5: 1.12,
+    6: 1.24,
+    7: 1.32,
+    8: 1.41,
+    9: 1.45,
+    10: 1.49,
+    11: 1.51,
+    12: 1.48,
+    13: 1.56,
+    14: 1.57,
+    15: 1.59,
 }
 RECIPROCAL_TOLERANCE = 1e-6  # relative: |a_ij · a_ji − 1| and |a_ii − 1| may not exceed it
 RANGE_SLACK = 1e-9  # normalised values this far outside [0, 1] are rounding, clipped back
@@ -84,8 +97,7 @@ def validate_judgment_matrix(matrix: ArrayLike) -> FloatArray:
         raise _bad_matrix("ahp.reason.not_finite")
     if (a <= 0).any():
         row, col = np.argwhere(a <= 0)[0]
-        raise _bad_matrix("ahp.reason.not_positive", row=row + 1, column=col + 1,
-                          value=a[row, col])
+        raise _bad_matrix("ahp.reason.not_positive", row=row + 1, column=col + 1, value=a[row, col])
     off_diagonal = np.abs(np.diag(a) - 1.0) > RECIPROCAL_TOLERANCE
     if off_diagonal.any():
         i = int(np.argmax(off_diagonal))
@@ -93,8 +105,13 @@ def validate_judgment_matrix(matrix: ArrayLike) -> FloatArray:
     broken = np.abs(a * a.T - 1.0) > RECIPROCAL_TOLERANCE
     if broken.any():
         row, col = np.argwhere(np.triu(broken))[0]
-        raise _bad_matrix("ahp.reason.not_reciprocal", row=row + 1, column=col + 1,
-                          value=a[row, col], mirror=a[col, row])
+        raise _bad_matrix(
+            "ahp.reason.not_reciprocal",
+            row=row + 1,
+            column=col + 1,
+            value=a[row, col],
+            mirror=a[col, row],
+        )
     return a
 
 
@@ -121,8 +138,12 @@ def combine_judgments(matrices: Sequence[ArrayLike]) -> FloatArray:
         except MethodError as exc:
             raise MethodError("ahp.expert_matrix", expert=k + 1, **exc.params) from exc
         if checked[-1].shape != checked[0].shape:
-            raise MethodError("ahp.shape_mismatch", expert=k + 1, size=checked[-1].shape[0],
-                              expected=checked[0].shape[0])
+            raise MethodError(
+                "ahp.shape_mismatch",
+                expert=k + 1,
+                size=checked[-1].shape[0],
+                expected=checked[0].shape[0],
+            )
     mean_log = np.log(np.stack(checked)).mean(axis=0)
     combined: FloatArray = np.exp((mean_log - mean_log.T) / 2.0)
     return combined
@@ -174,8 +195,9 @@ def ahp_weights(matrix: ArrayLike, *, max_cr: float = 0.1, force: bool = False) 
     cr = ci / ri if ri > 0 else 0.0
     if cr > max_cr and not force:
         raise MethodError("ahp.inconsistent", cr=cr, max_cr=max_cr, n=n)
-    return AHPResult(weights=weights, lambda_max=lambda_max, consistency_index=ci,
-                     consistency_ratio=cr, n=n)
+    return AHPResult(
+        weights=weights, lambda_max=lambda_max, consistency_index=ci, consistency_ratio=cr, n=n
+    )
 
 
 # --- data-driven weights -------------------------------------------------------------------
@@ -188,15 +210,25 @@ def _prepare(x: FloatArray, groups: IntArray) -> tuple[FloatArray, BoolArray, In
     parents = np.asarray(groups)
     if values.ndim != 2:
         raise MethodError("weights.bad_shape", shape="×".join(map(str, values.shape)))
-    if (parents.ndim != 1 or parents.shape[0] != values.shape[1]
-            or not np.issubdtype(parents.dtype, np.integer)):
-        raise MethodError("weights.bad_groups", expected=values.shape[1],
-                          got=f"{'×'.join(map(str, parents.shape))} ({parents.dtype})")
+    if (
+        parents.ndim != 1
+        or parents.shape[0] != values.shape[1]
+        or not np.issubdtype(parents.dtype, np.integer)
+    ):
+        raise MethodError(
+            "weights.bad_groups",
+            expected=values.shape[1],
+            got=f"{'×'.join(map(str, parents.shape))} ({parents.dtype})",
+        )
     observed = ~np.isnan(values)
     outside = observed & ((values < -RANGE_SLACK) | (values > 1.0 + RANGE_SLACK))
     if outside.any():
-        raise MethodError("weights.out_of_range", count=int(outside.sum()),
-                          low=float(np.nanmin(values)), high=float(np.nanmax(values)))
+        raise MethodError(
+            "weights.out_of_range",
+            count=int(outside.sum()),
+            low=float(np.nanmin(values)),
+            high=float(np.nanmax(values)),
+        )
     _, inverse = np.unique(parents, return_inverse=True)
     inverse = inverse.astype(np.int64).reshape(-1)
     n_groups = int(inverse.max()) + 1 if inverse.size else 0
@@ -251,8 +283,7 @@ def _pairwise_correlation(centred: FloatArray, observed: BoolArray) -> FloatArra
     spread = np.sqrt(np.maximum(variance, 0.0))
     denominator = np.where(defined, spread * spread.T, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):  # spreads so small they underflow
-        r = np.clip(np.where(defined & (denominator > 0), covariance / denominator, 0.0),
-                    -1.0, 1.0)
+        r = np.clip(np.where(defined & (denominator > 0), covariance / denominator, 0.0), -1.0, 1.0)
     np.fill_diagonal(r, np.diag(defined).astype(np.float64))
     return r
 
