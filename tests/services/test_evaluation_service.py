@@ -97,8 +97,7 @@ def test_bad_data_changes_nothing(demo: Path, tmp_path: Path) -> None:
     bad.write_text("\n".join(text), "utf-8")
     out = tmp_path / "out.xlsx"
     with pytest.raises(DataValidationError) as err:
-        result = evaluate(bad, MINI, units=demo / "units.csv")
-        write_results(result, out)
+        evaluate(bad, MINI, units=demo / "units.csv")
     assert "abc" in str(err.value)
     assert not out.exists()
 

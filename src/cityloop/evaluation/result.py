@@ -7,9 +7,9 @@ pays for six million contribution rows.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
