@@ -73,7 +73,9 @@ def test_bad_file_gives_one_clear_line_and_status_2(demo: Path, tmp_path: Path) 
     pd.DataFrame({"unit": ["X"], "year": [2024], "indicator": ["NOPE"], "value": [1]}).to_csv(
         bad, index=False
     )
-    result = runner.invoke(app, ["evaluate", str(bad), "--framework", str(MINI)])
+    out = tmp_path / "never.xlsx"
+    result = runner.invoke(app, ["evaluate", str(bad), "--framework", str(MINI), "--out", str(out)])
     assert result.exit_code == 2
+    assert not out.exists()
     assert "NOPE" in result.output
     assert "Traceback" not in result.output
