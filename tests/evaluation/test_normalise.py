@@ -164,3 +164,32 @@ def test_raising_a_value_never_lowers_its_normalised_value(
         after = normalise(method, higher, direction, band, np.full(k, NAN), np.full(k, NAN))
         ok = ~np.isnan(before[row])
         assert np.all(after[row][ok] >= before[row][ok] - 1e-9), method
+
+
+def test_target_points_reproduce_the_u4ssc_example() -> None:
+    # Four KPIs with target 100 reaching 20 %, 70 %, 100 % and 10 %: points 1, 3, 4, 1,
+    # so the category scores 9 / 16 = 56.25 % (U4SSC benchmark example).
+    x = np.array([[20.0, 70.0, 100.0, 10.0]])
+    direction = np.ones(4, dtype=np.int64)
+    n = normalise(
+        Normalisation.TARGET_POINTS,
+        x,
+        direction,
+        np.full((4, 2), NAN),
+        np.full(4, 100.0),
+        np.full(4, NAN),
+    )
+    np.testing.assert_allclose(n[0], [0.25, 0.75, 1.0, 0.25])
+    assert n.mean() == pytest.approx(9 / 16)
+
+
+def test_target_points_lower_is_better_band_and_missing_target() -> None:
+    x = np.array([[2.0, 15.0, 5.0], [1.0, 30.0, 5.0]])
+    direction = np.array([-1, 0, 1])
+    band = np.array([[NAN, NAN], [10.0, 20.0], [NAN, NAN]])
+    n = normalise(
+        Normalisation.TARGET_POINTS, x, direction, band, np.array([1.0, NAN, NAN]), np.full(3, NAN)
+    )
+    np.testing.assert_allclose(n[:, 0], [0.5, 1.0])  # target 1: 50 % (2 points), 100 % (4)
+    np.testing.assert_allclose(n[:, 1], [1.0, 0.25])  # inside the band, then outside
+    assert np.isnan(n[:, 2]).all()  # no target: left out

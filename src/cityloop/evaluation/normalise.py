@@ -31,6 +31,7 @@ class Normalisation(StrEnum):
     RANK = "rank"
     GOALPOSTS = "goalposts"
     DISTANCE_TO_BEST = "distance_to_best"
+    TARGET_POINTS = "target_points"
 
 
 BOUNDED = frozenset(
@@ -39,8 +40,12 @@ BOUNDED = frozenset(
         Normalisation.RANK,
         Normalisation.GOALPOSTS,
         Normalisation.DISTANCE_TO_BEST,
+        Normalisation.TARGET_POINTS,
     }
 )
+
+# U4SSC benchmark bands: share of the target reached → points 1–4 (U4SSC KPI factsheets).
+TARGET_POINT_BANDS = (0.33, 0.66, 0.95)
 
 
 def orient(x: FloatArray, direction: IntArray, band: FloatArray) -> FloatArray:
@@ -155,6 +160,28 @@ def normalise_distance_to_best(x: FloatArray, direction: IntArray, band: FloatAr
     return np.where(np.isnan(x), np.nan, out)
 
 
+def normalise_target_points(
+    x: FloatArray, direction: IntArray, band: FloatArray, target: FloatArray
+) -> FloatArray:
+    """U4SSC-style benchmark points on a 0–1 scale: 1 point below 33 % of the target, 2 from
+    33 %, 3 from 66 % and 4 from 95 %, divided by 4.
+
+    The share of the target is x / target when higher is better and target / x when lower
+    is better; a band indicator inside its band reaches 100 %. Indicators without a target
+    are left out (NaN), as U4SSC leaves out KPIs without one, so a parent's arithmetic mean
+    of these values is exactly points ÷ (4 × KPIs reported).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        higher = x / target
+        lower = np.where(x > 0, target / np.where(x > 0, x, 1.0), np.inf)
+    distance = -orient(x, np.zeros_like(direction), band)
+    inside = np.where(distance > 0, 0.0, 1.0)
+    share = np.where(direction > 0, higher, np.where(direction < 0, lower, inside))
+    has_target = (direction == 0) | ~np.isnan(target)
+    points = 1.0 + sum((share >= cut).astype(np.float64) for cut in TARGET_POINT_BANDS)
+    return np.where(np.isnan(x) | ~has_target, np.nan, points / 4.0)
+
+
 Normaliser = Callable[[FloatArray, IntArray, FloatArray], FloatArray]
 
 SIMPLE_NORMALISERS: dict[Normalisation, Normaliser] = {
@@ -176,4 +203,6 @@ def normalise(
     """Dispatch to one normalisation method."""
     if method == Normalisation.GOALPOSTS:
         return normalise_goalposts(x, direction, band, target, worst)
+    if method == Normalisation.TARGET_POINTS:
+        return normalise_target_points(x, direction, band, target)
     return SIMPLE_NORMALISERS[method](x, direction, band)
