@@ -30,11 +30,14 @@ DataInput: TypeAlias = str | Path | pd.DataFrame | IndicatorTable
 Progress: TypeAlias = Callable[[str], None]
 EXCEL_MAX_ROWS = 1_048_575
 OUTPUT_SUFFIXES = (".xlsx", ".csv", ".json", ".parquet")
+# The most complete GB/T 33356 tree we could encode from public text (the 2022 file is a
+# skeleton until its text is at hand; see docs/frameworks/gbt33356.md).
+DEFAULT_FRAMEWORK = "gbt33356-2016"
 
 
 def evaluate(
     data: DataInput,
-    framework: str | Path | Framework = "gbt33356-2022",
+    framework: str | Path | Framework = DEFAULT_FRAMEWORK,
     config: EvaluationConfig | Mapping[str, Any] | str | Path | None = None,
     units: str | Path | pd.DataFrame | Units | None = None,
     *,
