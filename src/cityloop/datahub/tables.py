@@ -64,6 +64,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
             keep_default_na=False,
             na_values=[""],
             skipinitialspace=True,
+            skip_blank_lines=False,  # keep blank lines so row numbers match the file
         )
     raise DataValidationError(
         "table.invalid",

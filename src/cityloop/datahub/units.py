@@ -90,13 +90,14 @@ def build_units(frame: pd.DataFrame, *, source: str = "<DataFrame>") -> Units:
     if problems:
         raise DataValidationError("units.invalid", problems, file=source)
     df = df.copy()
+    df.index = pd.RangeIndex(2, len(df) + 2)  # each record's spreadsheet row (header is row 1)
+    df = df[~df.isna().all(axis=1)]  # a blank line is no unit
     for col in UNIT_COLUMNS:
         if col not in df.columns:
             df[col] = pd.NA
     df["code"] = df["code"].astype("string").str.strip()
     df["level"] = df["level"].astype("string").str.strip().replace(LEVEL_ALIASES)
     df["parent"] = df["parent"].astype("string").str.strip().replace("", pd.NA)
-    row_of = pd.Series(range(2, len(df) + 2), index=df.index)  # spreadsheet rows after header
 
     def add(mask: pd.Series, key: str, column: str, **params: object) -> None:
         for i in df.index[mask.fillna(False).astype(bool)]:
@@ -104,7 +105,7 @@ def build_units(frame: pd.DataFrame, *, source: str = "<DataFrame>") -> Units:
                 Problem(
                     key,
                     {**params, "value": str(df.at[i, column])},
-                    Location(file=source, row=int(row_of[i]), column=column),
+                    Location(file=source, row=int(i), column=column),
                 )
             )
 
