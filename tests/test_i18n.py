@@ -15,7 +15,9 @@ KEY_CALL = re.compile(
     r"""(?:\bt|Problem|Error|MethodError|ConfigError|DataValidationError|FrameworkError)\(\s*"""
     r"""["']([a-z_]+\.[a-z0-9_.]+)["']"""
 )
-KEY_LITERAL = re.compile(r"""["']((?:eval|norm|values|template|units|table|fw|ahp|weights|demo|cli)\.[a-z0-9_.]+)["']""")
+KEY_LITERAL = re.compile(
+    r"""["']((?:eval|norm|values|template|units|table|fw|ahp|weights|demo|cli)\.[a-z0-9_.]+)["']"""
+)
 
 
 def used_keys() -> set[str]:

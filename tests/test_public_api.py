@@ -3,9 +3,19 @@
 import cityloop
 
 EXPECTED = {
-    "CityLoopError", "ConfigError", "DataValidationError", "EvaluationConfig",
-    "EvaluationResult", "Framework", "FrameworkError", "InputError", "MethodError",
-    "__version__", "evaluate", "load_framework", "write_results",
+    "CityLoopError",
+    "ConfigError",
+    "DataValidationError",
+    "EvaluationConfig",
+    "EvaluationResult",
+    "Framework",
+    "FrameworkError",
+    "InputError",
+    "MethodError",
+    "__version__",
+    "evaluate",
+    "load_framework",
+    "write_results",
 }
 
 

@@ -31,8 +31,22 @@ def _expected(n_cities: int, seed: int) -> pd.DataFrame:
 
 def test_cli_writes_csv_that_reads_back(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    result = runner.invoke(app, ["--lang", "en", "demo-data", "--out", str(out), "--framework",
-                                 str(MINI), "--cities", "40", "--seed", "7"])
+    result = runner.invoke(
+        app,
+        [
+            "--lang",
+            "en",
+            "demo-data",
+            "--out",
+            str(out),
+            "--framework",
+            str(MINI),
+            "--cities",
+            "40",
+            "--seed",
+            "7",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "SYNTHETIC" in result.output
     assert sorted(p.name for p in out.iterdir()) == ["README.txt", "units.csv", "values-mini.csv"]
@@ -54,8 +68,20 @@ def test_cli_writes_csv_that_reads_back(runner: CliRunner, tmp_path: Path) -> No
 
 @pytest.mark.parametrize("fmt", ["parquet", "xlsx"])
 def test_cli_writes_other_formats(runner: CliRunner, tmp_path: Path, fmt: str) -> None:
-    result = runner.invoke(app, ["demo-data", "--out", str(tmp_path), "--framework", str(MINI),
-                                 "--format", fmt, "--cities", "31"])
+    result = runner.invoke(
+        app,
+        [
+            "demo-data",
+            "--out",
+            str(tmp_path),
+            "--framework",
+            str(MINI),
+            "--format",
+            fmt,
+            "--cities",
+            "31",
+        ],
+    )
     assert result.exit_code == 0, result.output
     values = read_table(tmp_path / f"values-mini.{fmt}")
     expected = _expected(31, 20261124)
@@ -64,8 +90,20 @@ def test_cli_writes_other_formats(runner: CliRunner, tmp_path: Path, fmt: str) -
 
 
 def test_cli_refuses_an_impossible_city_count(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["--lang", "en", "demo-data", "--out", str(tmp_path / "x"),
-                                 "--framework", str(MINI), "--cities", "5"])
+    result = runner.invoke(
+        app,
+        [
+            "--lang",
+            "en",
+            "demo-data",
+            "--out",
+            str(tmp_path / "x"),
+            "--framework",
+            str(MINI),
+            "--cities",
+            "5",
+        ],
+    )
     assert result.exit_code == 2
     assert "31" in result.output
     assert "Traceback" not in result.output
@@ -88,8 +126,11 @@ def test_service_overwrites_atomically(tmp_path: Path) -> None:
     (tmp_path / "units.csv").write_text("old", encoding="utf-8")
     write_demo_data(tmp_path, [str(MINI)], n_cities=31)
     assert "old" not in (tmp_path / "units.csv").read_text(encoding="utf-8-sig")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.txt", "units.csv",
-                                                         "values-mini.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "README.txt",
+        "units.csv",
+        "values-mini.csv",
+    ]
 
 
 def test_service_refuses_an_unknown_format(tmp_path: Path) -> None:

@@ -27,9 +27,17 @@ YEARS = (2021, 2022, 2023, 2024, 2025)
 def _indicator(
     code: str, parent: str, value_type: str, direction: str, **extra: Any
 ) -> dict[str, Any]:
-    return {"code": code, "parent": parent, "name": {"zh": code}, "unit": "-",
-            "value_type": value_type, "direction": direction, "source_kind": "statistics",
-            "department": "statistics", **extra}
+    return {
+        "code": code,
+        "parent": parent,
+        "name": {"zh": code},
+        "unit": "-",
+        "value_type": value_type,
+        "direction": direction,
+        "source_kind": "statistics",
+        "department": "statistics",
+        **extra,
+    }
 
 
 def every_kind_framework() -> Framework:
@@ -50,11 +58,18 @@ def every_kind_framework() -> Framework:
         _indicator("rate_point", "B", "rate", "band", band=[2, 2]),
         _indicator("index_up", "B", "index", "higher"),
     ]
-    spec = FrameworkFile.model_validate({
-        "id": "every-kind", "version": "1", "title": {"zh": "全部类型"},
-        "dimensions": [{"code": "A", "name": {"zh": "甲"}}, {"code": "B", "name": {"zh": "乙"}}],
-        "indicators": indicators,
-    })
+    spec = FrameworkFile.model_validate(
+        {
+            "id": "every-kind",
+            "version": "1",
+            "title": {"zh": "全部类型"},
+            "dimensions": [
+                {"code": "A", "name": {"zh": "甲"}},
+                {"code": "B", "name": {"zh": "乙"}},
+            ],
+            "indicators": indicators,
+        }
+    )
     return compile_framework(spec)
 
 
@@ -82,7 +97,8 @@ def test_same_seed_gives_identical_data(mini: Framework, demo: DemoData) -> None
 def test_other_seed_gives_other_data(mini: Framework, demo: DemoData) -> None:
     other = generate_demo([mini], seed=DEMO_SEED + 1)
     assert list(other.units["code"]) != list(demo.units["code"]) or not np.array_equal(
-        other.units["population"], demo.units["population"])
+        other.units["population"], demo.units["population"]
+    )
     assert not other.values["mini"]["value"].equals(demo.values["mini"]["value"])
 
 
@@ -99,8 +115,16 @@ def test_units_have_three_levels_31_provinces_and_300_cities(demo: DemoData) -> 
     assert counts["province"] == 31
     assert counts["city"] >= 300
     assert counts["district"] >= 3
-    assert list(units.columns) == ["code", "name_zh", "name_en", "level", "parent",
-                                   "population", "size_class", "groups"]
+    assert list(units.columns) == [
+        "code",
+        "name_zh",
+        "name_en",
+        "level",
+        "parent",
+        "population",
+        "size_class",
+        "groups",
+    ]
     table = build_units(units).table
     assert set(table["level"]) == {"province", "city", "district"}
 
@@ -265,8 +289,9 @@ def test_fewer_cities_and_other_years(mini: Framework) -> None:
     build_units(data.units)
 
 
-@pytest.mark.parametrize("kwargs", [{"n_cities": 30}, {"n_cities": 5000}, {"years": ()},
-                                    {"years": (2021, 2021)}])
+@pytest.mark.parametrize(
+    "kwargs", [{"n_cities": 30}, {"n_cities": 5000}, {"years": ()}, {"years": (2021, 2021)}]
+)
 def test_rejects_impossible_arguments(mini: Framework, kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="must be"):
         generate_demo([mini], **kwargs)

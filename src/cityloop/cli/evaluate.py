@@ -27,7 +27,9 @@ def register(app: typer.Typer) -> None:
 
 def evaluate_cmd(
     data: Annotated[Path, typer.Argument(help=t("cli.eval.arg.data"))],
-    framework: Annotated[str, typer.Option(help=t("cli.eval.opt.framework"))] = service.DEFAULT_FRAMEWORK,
+    framework: Annotated[
+        str, typer.Option(help=t("cli.eval.opt.framework"))
+    ] = service.DEFAULT_FRAMEWORK,
     config: Annotated[Path | None, typer.Option(help=t("cli.eval.opt.config"))] = None,
     units: Annotated[Path | None, typer.Option(help=t("cli.eval.opt.units"))] = None,
     out: Annotated[Path | None, typer.Option(help=t("cli.eval.opt.out"))] = None,

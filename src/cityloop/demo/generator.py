@@ -73,8 +73,10 @@ CLUSTERS: tuple[tuple[str, dict[str, float]], ...] = (
     ("粤港澳大湾区", {"440000": 9 / 21}),
     ("成渝地区双城经济圈", {"500000": 1.0, "510000": 15 / 21}),
     ("长江中游城市群", {"420000": 10 / 13, "430000": 8 / 14, "360000": 10 / 11}),
-    ("中原城市群", {"410000": 1.0, "130000": 2 / 11, "140000": 3 / 11, "340000": 5 / 16,
-                   "370000": 2 / 16}),
+    (
+        "中原城市群",
+        {"410000": 1.0, "130000": 2 / 11, "140000": 3 / 11, "340000": 5 / 16, "370000": 2 / 16},
+    ),
 )
 
 # City-size classes of 国发〔2014〕51号 by urban resident population (万人), lower bound inclusive.
@@ -91,22 +93,34 @@ OUTLIER_SHARE = 0.005
 
 # Goalposts (value of the worst city, value of the best city) when a framework gives none.
 _DEFAULT_HIGHER = {
-    ValueType.PERCENTAGE: (25.0, 95.0), ValueType.SHARE: (0.25, 0.95),
-    ValueType.SCORE: (45.0, 95.0), ValueType.INDEX: (60.0, 140.0),
-    ValueType.COUNT: (2.0, 80.0), ValueType.AMOUNT: (10.0, 200.0),
-    ValueType.RATE: (5.0, 100.0), ValueType.BOOLEAN: (0.0, 1.0),
+    ValueType.PERCENTAGE: (25.0, 95.0),
+    ValueType.SHARE: (0.25, 0.95),
+    ValueType.SCORE: (45.0, 95.0),
+    ValueType.INDEX: (60.0, 140.0),
+    ValueType.COUNT: (2.0, 80.0),
+    ValueType.AMOUNT: (10.0, 200.0),
+    ValueType.RATE: (5.0, 100.0),
+    ValueType.BOOLEAN: (0.0, 1.0),
 }
 _DEFAULT_LOWER = {
-    ValueType.PERCENTAGE: (60.0, 5.0), ValueType.SHARE: (0.6, 0.05),
-    ValueType.SCORE: (60.0, 5.0), ValueType.INDEX: (140.0, 60.0),
-    ValueType.COUNT: (80.0, 2.0), ValueType.AMOUNT: (200.0, 10.0),
-    ValueType.RATE: (100.0, 5.0), ValueType.BOOLEAN: (1.0, 0.0),
+    ValueType.PERCENTAGE: (60.0, 5.0),
+    ValueType.SHARE: (0.6, 0.05),
+    ValueType.SCORE: (60.0, 5.0),
+    ValueType.INDEX: (140.0, 60.0),
+    ValueType.COUNT: (80.0, 2.0),
+    ValueType.AMOUNT: (200.0, 10.0),
+    ValueType.RATE: (100.0, 5.0),
+    ValueType.BOOLEAN: (1.0, 0.0),
 }
 _RANGE = {
-    ValueType.PERCENTAGE: (0.0, 100.0), ValueType.SHARE: (0.0, 1.0),
-    ValueType.SCORE: (0.0, 100.0), ValueType.INDEX: (-np.inf, np.inf),
-    ValueType.COUNT: (0.0, np.inf), ValueType.AMOUNT: (0.0, np.inf),
-    ValueType.RATE: (0.0, np.inf), ValueType.BOOLEAN: (0.0, 1.0),
+    ValueType.PERCENTAGE: (0.0, 100.0),
+    ValueType.SHARE: (0.0, 1.0),
+    ValueType.SCORE: (0.0, 100.0),
+    ValueType.INDEX: (-np.inf, np.inf),
+    ValueType.COUNT: (0.0, np.inf),
+    ValueType.AMOUNT: (0.0, np.inf),
+    ValueType.RATE: (0.0, np.inf),
+    ValueType.BOOLEAN: (0.0, 1.0),
 }
 # Quantities that spread over orders of magnitude: interpolated on a log scale.
 _GEOMETRIC = frozenset({ValueType.COUNT, ValueType.AMOUNT, ValueType.RATE})
@@ -162,9 +176,13 @@ def generate_demo(
     rng = np.random.default_rng(seed)
     units, panel = _units_and_panel(rng, n_cities, year_array)
     values = {
-        fw.id: _framework_values(fw, panel, year_array,
-                                 np.random.default_rng([seed, zlib.crc32(fw.id.encode())]),
-                                 source_label(seed))
+        fw.id: _framework_values(
+            fw,
+            panel,
+            year_array,
+            np.random.default_rng([seed, zlib.crc32(fw.id.encode())]),
+            source_label(seed),
+        )
         for fw in frameworks
     }
     return DemoData(units=units, values=values)
@@ -202,16 +220,18 @@ def _units_and_panel(
 
     pairs = list(zip(prov, number, strict=True))
     city_code = np.array([f"{PROVINCES[p][0][:2]}{n:02d}00" for p, n in pairs])
-    cities = pd.DataFrame({
-        "code": city_code,
-        "name_zh": [f"{PROVINCES[p][2]}示例市{n:02d}" for p, n in pairs],
-        "name_en": [f"{PROVINCES[p][3]} Synthetic City {n:02d}" for p, n in pairs],
-        "level": "city",
-        "parent": [PROVINCES[p][0] for p in prov],
-        "population": population,
-        "size_class": np.array(SIZE_CLASSES)[size],
-        "groups": _cluster_groups(rng, prov, level),
-    })
+    cities = pd.DataFrame(
+        {
+            "code": city_code,
+            "name_zh": [f"{PROVINCES[p][2]}示例市{n:02d}" for p, n in pairs],
+            "name_en": [f"{PROVINCES[p][3]} Synthetic City {n:02d}" for p, n in pairs],
+            "level": "city",
+            "parent": [PROVINCES[p][0] for p in prov],
+            "population": population,
+            "size_class": np.array(SIZE_CLASSES)[size],
+            "groups": _cluster_groups(rng, prov, level),
+        }
+    )
 
     # A few of the largest cities get districts, so the hierarchy has three levels.
     n_split = max(2, round(n_cities / 80))
@@ -219,33 +239,44 @@ def _units_and_panel(
     n_districts = rng.integers(3, 6, size=n_split)
     owner = np.repeat(split, n_districts)
     d_number = np.concatenate([np.arange(1, k + 1) for k in n_districts])
-    share = np.concatenate([rng.dirichlet(np.ones(k)) * rng.uniform(0.55, 0.85)
-                            for k in n_districts])
+    share = np.concatenate(
+        [rng.dirichlet(np.ones(k)) * rng.uniform(0.55, 0.85) for k in n_districts]
+    )
     d_population = np.round(np.maximum(population[owner] * share, 1.0), 1)
     d_level = level[owner] + 0.35 * rng.standard_normal(owner.size)
-    districts = pd.DataFrame({
-        "code": [f"{city_code[c][:4]}{d:02d}" for c, d in zip(owner, d_number, strict=True)],
-        "name_zh": [f"{cities.at[c, 'name_zh']}示例区{d:02d}"
-                    for c, d in zip(owner, d_number, strict=True)],
-        "name_en": [f"{cities.at[c, 'name_en']} Synthetic District {d:02d}"
-                    for c, d in zip(owner, d_number, strict=True)],
-        "level": "district",
-        "parent": city_code[owner],
-        "population": d_population,
-        "size_class": None,
-        "groups": None,
-    })
+    districts = pd.DataFrame(
+        {
+            "code": [f"{city_code[c][:4]}{d:02d}" for c, d in zip(owner, d_number, strict=True)],
+            "name_zh": [
+                f"{cities.at[c, 'name_zh']}示例区{d:02d}"
+                for c, d in zip(owner, d_number, strict=True)
+            ],
+            "name_en": [
+                f"{cities.at[c, 'name_en']} Synthetic District {d:02d}"
+                for c, d in zip(owner, d_number, strict=True)
+            ],
+            "level": "district",
+            "parent": city_code[owner],
+            "population": d_population,
+            "size_class": None,
+            "groups": None,
+        }
+    )
 
-    provinces = pd.DataFrame({
-        "code": [p[0] for p in PROVINCES],
-        "name_zh": [p[1] for p in PROVINCES],
-        "name_en": [p[3] for p in PROVINCES],
-        "level": "province",
-        "parent": None,
-        "population": np.round(np.bincount(prov, weights=population, minlength=len(PROVINCES)), 1),
-        "size_class": None,
-        "groups": None,
-    })
+    provinces = pd.DataFrame(
+        {
+            "code": [p[0] for p in PROVINCES],
+            "name_zh": [p[1] for p in PROVINCES],
+            "name_en": [p[3] for p in PROVINCES],
+            "level": "province",
+            "parent": None,
+            "population": np.round(
+                np.bincount(prov, weights=population, minlength=len(PROVINCES)), 1
+            ),
+            "size_class": None,
+            "groups": None,
+        }
+    )
     units = pd.concat([provinces, cities, districts], ignore_index=True)
     units = units.sort_values("code", kind="stable", ignore_index=True)
     text_columns = ["code", "name_zh", "name_en", "level", "parent", "size_class", "groups"]
@@ -259,8 +290,9 @@ def _units_and_panel(
     panel = _Panel(
         codes=np.concatenate([city_code, districts["code"].to_numpy(dtype=str)]),
         population=np.concatenate([population, d_population]),
-        missing_rate=np.concatenate([np.array(MISSING_BY_SIZE)[size],
-                                     np.full(owner.size, MISSING_DISTRICT)]),
+        missing_rate=np.concatenate(
+            [np.array(MISSING_BY_SIZE)[size], np.full(owner.size, MISSING_DISTRICT)]
+        ),
         level=all_level[:, None] + slope[:, None] * elapsed[None, :] + yearly,
     )
     return units, panel
@@ -355,13 +387,19 @@ def _specs(fw: Framework) -> _Specs:
     low = np.where(survey, np.minimum(bad, good), low)
     high = np.where(survey, np.maximum(bad, good), high)
     return _Specs(
-        bad=bad, good=good, low=low, high=high,
+        bad=bad,
+        good=good,
+        low=low,
+        high=high,
         geometric=np.array([k in _GEOMETRIC for k in kind]) & (bad > 0) & (good > 0),
         band=band,
         boolean=np.array([k == ValueType.BOOLEAN for k in kind]),
-        scales_with_population=np.array([
-            i.value_type == ValueType.COUNT and i.target is None and i.worst is None
-            for i in fw.indicators]),
+        scales_with_population=np.array(
+            [
+                i.value_type == ValueType.COUNT and i.target is None and i.worst is None
+                for i in fw.indicators
+            ]
+        ),
         core=np.array([i.core for i in fw.indicators]),
         kind=kind,
     )
@@ -387,14 +425,17 @@ def _framework_values(
     value = _round_to_type(spec, np.clip(value, spec.low, spec.high))
 
     u, y, i = np.nonzero(~missing)
-    return pd.DataFrame({
-        "unit": panel.codes[u].astype(object),
-        "year": years[y],
-        "indicator": np.array(fw.indicator_codes, dtype=object)[i],
-        "value": value[u, y, i],
-        "source": source,
-        "note": "",
-    }, columns=list(VALUE_COLUMNS))
+    return pd.DataFrame(
+        {
+            "unit": panel.codes[u].astype(object),
+            "year": years[y],
+            "indicator": np.array(fw.indicator_codes, dtype=object)[i],
+            "value": value[u, y, i],
+            "source": source,
+            "note": "",
+        },
+        columns=list(VALUE_COLUMNS),
+    )
 
 
 def _value_from_goodness(

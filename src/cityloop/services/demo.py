@@ -64,15 +64,17 @@ def write_demo_data(
     if fmt == "xlsx":
         for fid, table in data.values.items():
             if len(table) > EXCEL_MAX_ROWS:
-                raise InputError("demo.too_many_rows", framework=fid, rows=len(table),
-                                 limit=EXCEL_MAX_ROWS)
+                raise InputError(
+                    "demo.too_many_rows", framework=fid, rows=len(table), limit=EXCEL_MAX_ROWS
+                )
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [_write_atomic(out_dir / UNITS_FILE, _table_writer(data.units, TableFormat.CSV))]
     for fid, table in data.values.items():
         written.append(_write_atomic(out_dir / f"values-{fid}.{fmt}", _table_writer(table, fmt)))
-    text = "\n\n".join(t("demo.readme", lang, seed=seed, cities=n_cities)
-                       for lang in ("zh-CN", "en"))
+    text = "\n\n".join(
+        t("demo.readme", lang, seed=seed, cities=n_cities) for lang in ("zh-CN", "en")
+    )
 
     def write_readme(tmp: Path) -> None:
         tmp.write_text(text + "\n", encoding="utf-8")
