@@ -5,8 +5,6 @@ The template is written to a temporary file beside the target and moved into pla
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from cityloop.datahub.template import write_collection_template
 from cityloop.datahub.units import Units, read_units
 from cityloop.errors import InputError
 from cityloop.frameworks import load_framework
+from cityloop.services.files import write_atomically
 
 
 def make_template(
@@ -31,18 +30,12 @@ def make_template(
         raise InputError("template.bad_suffix", suffix=out.suffix or "''")
     fw = load_framework(framework_ref)
     units = _units(units_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".xlsx")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write_collection_template(
+    return write_atomically(
+        out,
+        lambda tmp: write_collection_template(
             tmp, fw, units=units, department=department, years=years, lang=lang
-        )
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return out
+        ),
+    )
 
 
 def import_values(path: Path, framework_ref: str, units_path: Path | None) -> IndicatorTable:

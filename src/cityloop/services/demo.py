@@ -5,8 +5,6 @@ Each file is written to a temporary name and moved into place, so a reader never
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -23,6 +21,7 @@ from cityloop.demo.generator import (
 from cityloop.errors import InputError
 from cityloop.frameworks import load_framework, shipped_ids
 from cityloop.i18n import t
+from cityloop.services.files import write_atomically
 
 
 class TableFormat(StrEnum):
@@ -69,9 +68,9 @@ def write_demo_data(
                 )
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = [_write_atomic(out_dir / UNITS_FILE, _table_writer(data.units, TableFormat.CSV))]
+    written = [write_atomically(out_dir / UNITS_FILE, _table_writer(data.units, TableFormat.CSV))]
     for fid, table in data.values.items():
-        written.append(_write_atomic(out_dir / f"values-{fid}.{fmt}", _table_writer(table, fmt)))
+        written.append(write_atomically(out_dir / f"values-{fid}.{fmt}", _table_writer(table, fmt)))
     text = "\n\n".join(
         t("demo.readme", lang, seed=seed, cities=n_cities) for lang in ("zh-CN", "en")
     )
@@ -79,7 +78,7 @@ def write_demo_data(
     def write_readme(tmp: Path) -> None:
         tmp.write_text(text + "\n", encoding="utf-8")
 
-    written.append(_write_atomic(out_dir / "README.txt", write_readme))
+    written.append(write_atomically(out_dir / "README.txt", write_readme))
     return written
 
 
@@ -95,17 +94,3 @@ def _table_writer(frame: pd.DataFrame, fmt: str) -> Callable[[Path], None]:
                 frame.to_excel(writer, index=False, sheet_name="values")
 
     return write
-
-
-def _write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
-    """Write through a temporary file in the same folder, then move it over ``path``."""
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path

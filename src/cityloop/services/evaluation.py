@@ -6,8 +6,6 @@ The only place where files meet the engine; the CLI and (later) the web app call
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -25,6 +23,7 @@ from cityloop.evaluation.groups import groups_from_memberships
 from cityloop.evaluation.pipeline import evaluate_cube
 from cityloop.evaluation.result import TOTAL, EvaluationResult
 from cityloop.frameworks import Framework, load_framework
+from cityloop.services.files import write_atomically
 
 DataInput: TypeAlias = str | Path | pd.DataFrame | IndicatorTable
 Progress: TypeAlias = Callable[[str], None]
@@ -174,11 +173,8 @@ def write_results(result: EvaluationResult, out: Path) -> Path:
             ],
             file=str(out),
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=suffix)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+
+    def write(tmp: Path) -> None:
         if suffix == ".csv":
             excel_safe(results_table(result)).to_csv(tmp, index=False, encoding="utf-8-sig")
         elif suffix == ".parquet":
@@ -187,10 +183,8 @@ def write_results(result: EvaluationResult, out: Path) -> Path:
             _write_json(result, tmp)
         else:
             _write_xlsx(result, tmp)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return out
+
+    return write_atomically(out, write)
 
 
 def excel_safe(df: pd.DataFrame) -> pd.DataFrame:

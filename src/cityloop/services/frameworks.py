@@ -5,8 +5,6 @@ Copies are written atomically in YAML or Excel, ready to edit and load by path.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from cityloop.frameworks import Framework, load_framework, shipped_ids, write_ex
 from cityloop.frameworks.schema import WeightStatus
 from cityloop.frameworks.tree import weights_by_status
 from cityloop.i18n import pick
+from cityloop.services.files import write_atomically
 
 
 @dataclass(frozen=True)
@@ -62,17 +61,12 @@ def copy_framework(ref: str, dest: Path) -> Path:
             [Problem("fw.bad_suffix_short", {"suffix": suffix}, Location(file=str(dest)))],
             file=str(dest),
         )
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=suffix)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+
+    def write(tmp: Path) -> None:
         if suffix == ".xlsx":
             write_excel(fw, tmp)
         else:
             write_yaml(fw, tmp)
         load_framework(tmp)  # never hand the user a copy that does not load back
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return dest
+
+    return write_atomically(dest, write)
