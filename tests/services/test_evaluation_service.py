@@ -15,9 +15,11 @@ import cityloop
 from cityloop.errors import ConfigError, DataValidationError
 from cityloop.evaluation.result import TOTAL
 from cityloop.services.demo import write_demo_data
-from cityloop.services.evaluation import evaluate, excel_safe, results_table, write_results
+from cityloop.services.evaluation import evaluate, results_table, write_results
+from cityloop.services.workbook import excel_safe
 
 MINI = Path(__file__).parent.parent / "data" / "mini-framework.yaml"
+MINI_INDICATORS = ("I1", "I2", "I3", "I4", "I5")
 
 
 @pytest.fixture(scope="module")
@@ -80,10 +82,21 @@ def test_every_output_format_holds_the_engines_numbers(
         got = pd.DataFrame(payload["scores"])
     else:
         book = load_workbook(out, read_only=True)
-        assert {"results", "scores", "ranks", "stages", "contributions", "provenance"} <= set(
-            book.sheetnames
+        assert book.sheetnames == [
+            "评价结果",
+            "组内排名",
+            "指标贡献",
+            "优势与短板",
+            "分组汇总",
+            "数据覆盖",
+            "指标覆盖与异常值",
+            "权重",
+            "运行信息",
+        ]
+        got = pd.read_excel(out, sheet_name="评价结果", dtype={"单位代码": str})
+        got = got.rename(
+            columns={"单位代码": "unit", "年份": "year", "节点代码": "node", "得分": "score"}
         )
-        got = pd.read_excel(out, sheet_name="results", dtype={"unit": str})
     got = got[got["node"] == TOTAL].set_index(["unit", "year"])["score"]
     np.testing.assert_allclose(got.loc[total.index].to_numpy(), total.to_numpy(), rtol=1e-12)
 
@@ -107,6 +120,22 @@ def test_unknown_output_suffix_is_refused(demo: Path, tmp_path: Path) -> None:
     with pytest.raises(DataValidationError):
         write_results(result, tmp_path / "x.docx")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_workbook_in_english_and_formula_safe(demo: Path, tmp_path: Path) -> None:
+    from cityloop.i18n import use_language
+
+    result = evaluate(values_file(demo), MINI, units=demo / "units.csv")
+    with use_language("en"):
+        out = write_results(result, tmp_path / "r.xlsx")
+    book = load_workbook(out, read_only=True)
+    assert book.sheetnames[0] == "results"
+    header = [c.value for c in next(book["results"].iter_rows(max_row=1))]
+    assert header[:4] == ["unit", "year", "node", "level"]
+    latest = max(result.cube.years)
+    contributions = pd.read_excel(out, sheet_name="contributions")
+    assert set(contributions["year"]) == {latest}
+    assert len(contributions) == int(result.kept[:, -1].sum()) * len(MINI_INDICATORS)
 
 
 def test_excel_safe_neutralises_formulas() -> None:

@@ -84,7 +84,7 @@ def print_summary(result: EvaluationResult, top: int, names: dict[str, str]) -> 
             t(f"cli.eval.col.{key}"),
             justify="right" if key in {"rank", "score", "change"} else "left",
         )
-    for rank, unit, score, change, stage in summary[
+    for rank, unit, score, change, stage in summary.head(top)[
         ["rank", "unit", "score", "change", "stage"]
     ].itertuples(index=False, name=None):
         table.add_row(

@@ -24,10 +24,10 @@ from cityloop.evaluation.pipeline import evaluate_cube
 from cityloop.evaluation.result import TOTAL, EvaluationResult
 from cityloop.frameworks import Framework, load_framework
 from cityloop.services.files import write_atomically
+from cityloop.services.workbook import excel_safe, write_workbook
 
 DataInput: TypeAlias = str | Path | pd.DataFrame | IndicatorTable
 Progress: TypeAlias = Callable[[str], None]
-EXCEL_MAX_ROWS = 1_048_575
 OUTPUT_SUFFIXES = (".xlsx", ".csv", ".json", ".parquet")
 # The most complete GB/T 33356 tree we could encode from public text (the 2022 file is a
 # skeleton until its text is at hand; see docs/frameworks/gbt33356.md).
@@ -142,9 +142,14 @@ def cube_for(
 # -- writing results -----------------------------------------------------------------------------
 
 
-def results_table(result: EvaluationResult) -> pd.DataFrame:
-    """One row per unit, year and node: score, change, overall rank and stage."""
+def results_table(result: EvaluationResult, *, indicators: bool = True) -> pd.DataFrame:
+    """One row per unit, year and node: score, change, overall rank and stage.
+
+    ``indicators=False`` keeps only the dimensions and the overall index.
+    """
     scores = result.scores_table
+    if not indicators:
+        scores = scores[~scores["node"].isin(result.framework.indicator_codes)]
     ranks = result.ranks_table
     overall = ranks[ranks["scope_kind"] == "all"][["unit", "year", "node", "rank", "of"]]
     stages = result.stages_table[["unit", "year", "node", "stage"]]
@@ -187,20 +192,6 @@ def write_results(result: EvaluationResult, out: Path) -> Path:
     return write_atomically(out, write)
 
 
-def excel_safe(df: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells that a spreadsheet would run as a formula (=, +, -, @) with a quote."""
-    out = df.copy()
-    for col in out.columns:
-        if out[col].dtype == object or isinstance(
-            out[col].dtype, pd.StringDtype | pd.CategoricalDtype
-        ):
-            text = out[col].astype(str)
-            risky = text.str.match(r"^[=+\-@\t\r]") & out[col].notna()
-            if risky.any():
-                out[col] = out[col].astype(object).where(~risky, "'" + text)
-    return out
-
-
 def _write_parquet(result: EvaluationResult, path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -221,24 +212,43 @@ def _write_json(result: EvaluationResult, path: Path) -> None:
 
 
 def _write_xlsx(result: EvaluationResult, path: Path) -> None:
-    tables = {"results": results_table(result), **result.tables()}
-    # Excel holds 1,048,576 rows a sheet: large panels keep the latest year of a big table.
+    """The workbook an office reads: every year's dimension results, the latest year's detail.
+
+    Dimension and overall results (with overall ranks and stages) for every year; ranks within
+    groups, indicator contributions and strengths/weaknesses for the latest year, the year a
+    report is about; coverage, weights and provenance. The full panel of every table is in the
+    .json, .parquet and .csv outputs.
+    """
     latest = max(result.cube.years)
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        info = pd.DataFrame(
-            {
-                "key": list(result.provenance),
-                "value": [
-                    json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
-                    for v in result.provenance.values()
-                ],
-            }
-        )
-        info.to_excel(writer, sheet_name="provenance", index=False)
-        for name, df in tables.items():
-            if len(df) > EXCEL_MAX_ROWS and "year" in df.columns:
-                df = df[df["year"] == latest]
-            excel_safe(df.head(EXCEL_MAX_ROWS)).to_excel(writer, sheet_name=name[:31], index=False)
+
+    def latest_only(df: pd.DataFrame) -> pd.DataFrame:
+        selected: pd.DataFrame = df[df["year"].to_numpy() == latest]
+        return selected.reset_index(drop=True)
+
+    ranks = result.ranks_table
+    info = pd.DataFrame(
+        {
+            "key": list(result.provenance),
+            "value": [
+                json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
+                for v in result.provenance.values()
+            ],
+        }
+    )
+    write_workbook(
+        path,
+        {
+            "results": results_table(result, indicators=False),
+            "group_ranks": latest_only(ranks[ranks["scope_kind"] != "all"]),
+            "contributions": latest_only(result.contributions_table),
+            "strengths_weaknesses": latest_only(result.strengths_weaknesses()),
+            "group_scores": result.group_scores,
+            "coverage": result.coverage_table,
+            "indicator_coverage": result.indicator_coverage,
+            "weights": result.weights_table,
+            "provenance": info,
+        },
+    )
 
 
 __all__ = ["TOTAL", "evaluate", "load_config", "results_table", "write_results"]
