@@ -143,6 +143,12 @@ def test_strengths_and_weaknesses_point_at_the_gaps(fw: Framework) -> None:
     a = sw[sw["unit"] == "A"].set_index(["side", "position"])["indicator"]
     assert {a[("strength", 1)], a[("strength", 2)]} == {"I1", "I2"}
     assert {a[("weakness", 1)], a[("weakness", 2)]} == {"I3", "I5"}
+    # Against the target (full marks) A loses most on I3 and I5, where it scores 0.
+    assert {a[("target_gap", 1)], a[("target_gap", 2)]} == {"I3", "I5"}
+    points = sw.set_index(["unit", "side", "position"])["gap"]
+    assert points[("A", "strength", 1)] > 0
+    assert points[("A", "weakness", 1)] < 0
+    assert points[("A", "target_gap", 1)] > 0
 
 
 def test_z_score_has_no_stage_and_warns(fw: Framework) -> None:

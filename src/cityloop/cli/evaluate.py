@@ -10,7 +10,14 @@ from typing import Annotated
 
 import numpy as np
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from cityloop.cli.common import console, guarded
@@ -37,22 +44,28 @@ def evaluate_cmd(
 ) -> None:
     with guarded():
         unit_info = service.load_units(units)
+        steps = ["read", "evaluate"] + (["write"] if out is not None else [])
         with Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
             TimeElapsedColumn(),
             console=console,
             transient=True,
         ) as bar:
-            task = bar.add_task(t("cli.eval.step.read"), total=None)
+            task = bar.add_task(t("cli.eval.step.read"), total=len(steps))
 
             def step(name: str) -> None:
-                bar.update(task, description=t(f"cli.eval.step.{name}"))
+                bar.update(
+                    task, description=t(f"cli.eval.step.{name}"), completed=steps.index(name)
+                )
 
             result = service.evaluate(data, framework, config, unit_info, progress=step)
             if out is not None:
                 step("write")
                 service.write_results(result, out)
+            bar.update(task, completed=len(steps))
         print_summary(result, top, unit_names(unit_info))
         if out is not None:
             console.print(t("cli.eval.written", path=str(out)))

@@ -226,20 +226,31 @@ class EvaluationResult:
         return df.rename(columns={"node": "indicator"})
 
     def strengths_weaknesses(self, k: int = 3) -> pd.DataFrame:
-        """The ``k`` indicators that lift each unit-year most above, and pull it most below,
-        its peers (by ``vs_peer`` points), ranked 1..k on each side."""
+        """Per unit-year, the ``k`` indicators that matter most, on three sides (1..k each).
+
+        ``strength``: lift the unit most above its peers (``vs_peer`` points, positive);
+        ``weakness``: pull it most below its peers (``vs_peer`` points, negative);
+        ``target_gap``: lose the most points against the target (``lost_vs_target``).
+        ``gap`` is in points of the overall index.
+        """
         leaf = self.framework.leaf_nodes
-        gap = self.shares[:, :, leaf] * (self.normalised - self.peer_median) * self.scale
+        share = self.shares[:, :, leaf] * self.scale
         u_idx, y_idx = np.nonzero(self.kept)
-        g = gap[u_idx, y_idx]
-        k = min(k, g.shape[1])
+        vs_peer = (share * (self.normalised - self.peer_median))[u_idx, y_idx]
+        lost = (share * (1.0 - self.normalised))[u_idx, y_idx]
+        k = min(k, vs_peer.shape[1])
+        codes = np.asarray(self.framework.indicator_codes, dtype=object)
         parts = []
-        for side, sign in (("strength", -1.0), ("weakness", 1.0)):
-            keyed = np.where(np.isnan(g), np.inf, sign * g)
+        # sign orders the side's most important gap first; only gaps of that sign count.
+        for side, gap, sign in (
+            ("strength", vs_peer, -1.0),
+            ("weakness", vs_peer, 1.0),
+            ("target_gap", lost, -1.0),
+        ):
+            keyed = np.where(np.isnan(gap), np.inf, sign * gap)
             order = np.argsort(keyed, axis=1, kind="stable")[:, :k]
-            picked = np.take_along_axis(g, order, axis=1)
-            valid = ~np.isnan(picked) & ((sign * picked) < 0)
-            rows, pos = np.nonzero(valid)
+            picked = np.take_along_axis(gap, order, axis=1)
+            rows, pos = np.nonzero(~np.isnan(picked) & ((sign * picked) < 0))
             parts.append(
                 pd.DataFrame(
                     {
@@ -247,10 +258,8 @@ class EvaluationResult:
                         "year": np.asarray(self.cube.years)[y_idx[rows]],
                         "side": side,
                         "position": pos + 1,
-                        "indicator": np.asarray(self.framework.indicator_codes, dtype=object)[
-                            order[rows, pos]
-                        ],
-                        "vs_peer": picked[rows, pos],
+                        "indicator": codes[order[rows, pos]],
+                        "gap": picked[rows, pos],
                     }
                 )
             )
