@@ -145,3 +145,10 @@ def test_excel_safe_neutralises_formulas() -> None:
     safe = excel_safe(df)
     assert safe["unit"].tolist() == ["'=cmd|' /C calc'!A0", "C1", "'+1", "'@SUM(1)"]
     assert safe["score"].tolist() == [1, 2, 3, 4]
+
+
+def test_years_without_data_are_refused_with_the_years_present(demo: Path) -> None:
+    with pytest.raises(DataValidationError) as err:
+        evaluate(values_file(demo), MINI, {"years": [2030]}, demo / "units.csv")
+    assert "2030" in str(err.value)
+    assert "2025" in str(err.value)

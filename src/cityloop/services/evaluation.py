@@ -136,6 +136,22 @@ def cube_for(
                 file="<data>",
             )
     years = cfg.years
+    if years is not None:
+        present = sorted(set(frame["year"].astype(int)))
+        if not set(years) & set(present):
+            raise DataValidationError(
+                "values.invalid",
+                [
+                    Problem(
+                        "eval.no_data_for_years",
+                        {
+                            "years": ", ".join(map(str, years)),
+                            "present": ", ".join(map(str, present)),
+                        },
+                    )
+                ],
+                file="<data>",
+            )
     return build_cube(frame, fw, units=unit_codes, years=years)
 
 
