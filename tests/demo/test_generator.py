@@ -10,14 +10,8 @@ import pandas as pd
 import pytest
 
 from cityloop.datahub.units import build_units
-from cityloop.demo.generator import (
-    CLUSTERS,
-    DEMO_SEED,
-    SIZE_CLASSES,
-    DemoData,
-    generate_demo,
-    source_label,
-)
+from cityloop.demo.generator import DEMO_SEED, DemoData, generate_demo, source_label
+from cityloop.demo.regions import CLUSTERS, SIZE_CLASSES
 from cityloop.frameworks import Framework, FrameworkFile, compile_framework, load_framework
 
 MINI = Path(__file__).parents[1] / "data" / "mini-framework.yaml"

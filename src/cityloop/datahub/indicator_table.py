@@ -6,7 +6,6 @@ Every rule is one whole-column operation; only the rows that break a rule become
 from __future__ import annotations
 
 import difflib
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +14,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
+from cityloop.datahub.cells import (
+    Coded,
+    coded_text,
+    fold,
+    lookup,
+    map_headers,
+    parse_numbers,
+    parse_years,
+)
 from cityloop.datahub.tables import read_table
 from cityloop.datahub.units import Units
 from cityloop.errors import DataValidationError, Location, Problem
@@ -36,8 +42,6 @@ VALUE_HEADER_ALIASES = {
 DATA_SHEET = "数据填报"  # the sheet of the collection template that holds the values
 YEAR_MIN, YEAR_MAX = 1949, 2100
 MAX_PROBLEMS = 1000
-THOUSANDS = r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?"
-PLAIN_DECIMAL = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
@@ -128,22 +132,26 @@ def validate_values(
     before it). A row whose value is empty is a missing value and is dropped; any other
     fault refuses the whole table (``DataValidationError`` "values.invalid").
     """
-    header = _map_headers(frame, source, sheet, first_row - 1)
+    header, problems = map_headers(
+        frame, VALUE_HEADER_ALIASES, REQUIRED_VALUE_COLUMNS, Location(source, sheet, first_row - 1)
+    )
+    if problems:
+        _raise(problems, len(problems), source)
 
     def column(name: str) -> pd.Series:
         return frame.iloc[:, header[name][1]]
 
-    number, empty, percent = _parse_numbers(column("value"))
-    year, year_empty = _parse_years(column("year"))
-    unit, indicator = _coded_text(column("unit")), _coded_text(column("indicator"))
+    number, empty, percent = parse_numbers(column("value"))
+    year, year_empty = parse_years(column("year"))
+    unit, indicator = coded_text(column("unit")), coded_text(column("indicator"))
     texts = {
-        name: _coded_text(column(name)) if name in header else _Coded.empty(len(frame))
+        name: coded_text(column(name)) if name in header else Coded.empty(len(frame))
         for name in ("source", "note", "measure")
     }
     codes = framework.indicator_codes
     known_at = pd.Index(codes).get_indexer(pd.Index(indicator.values, dtype=object))
-    ind_idx = _lookup(known_at, indicator.codes)  # -1: empty or unknown code
-    kind = _lookup(_type_index(framework.value_type), ind_idx)  # -1: unknown indicator
+    ind_idx = lookup(known_at, indicator.codes)  # -1: empty or unknown code
+    kind = lookup(_type_index(framework.value_type), ind_idx)  # -1: unknown indicator
     # "85%" means 85 for a percentage and 0.85 for a share; elsewhere the sign is a mistake.
     number = np.where(percent & (kind == _type_index([ValueType.SHARE])[0]), number / 100, number)
 
@@ -160,7 +168,7 @@ def validate_values(
     if units is not None:
         known_unit = pd.Index(unit.values, dtype=object).isin(units.codes)
         checks.add(
-            "values.unknown_unit", "unit", ~_lookup(known_unit, unit.codes, True), cell("unit")
+            "values.unknown_unit", "unit", ~lookup(known_unit, unit.codes, True), cell("unit")
         )
     bad_year = ~year_empty & ((year < YEAR_MIN) | (year > YEAR_MAX))
     year_range = {"low": YEAR_MIN, "high": YEAR_MAX}
@@ -198,7 +206,7 @@ def validate_values(
     )
     for name, coded in (("unit", unit), *texts.items()):
         is_formula = np.array([str(v).startswith("=") for v in coded.values], dtype=bool)
-        checks.add("values.formula", name, _lookup(is_formula, coded.codes, False), cell(name))
+        checks.add("values.formula", name, lookup(is_formula, coded.codes, False), cell(name))
 
     # Sort the rows with a complete key once: duplicates are then neighbours.
     complete = ~empty & (unit.codes >= 0) & ~year_empty & ~bad_year & (ind_idx >= 0)
@@ -234,7 +242,7 @@ def validate_values(
 
 
 def _sort_rows(
-    complete: BoolArray, unit: _Coded, year: IntArray, ind_idx: IntArray, codes: tuple[str, ...]
+    complete: BoolArray, unit: Coded, year: IntArray, ind_idx: IntArray, codes: tuple[str, ...]
 ) -> tuple[IntArray, IntArray]:
     """Rows with a complete key in (unit, year, indicator) order, and for each row repeating
     an earlier one the position of that first row (-1 elsewhere)."""
@@ -253,152 +261,14 @@ def _sort_rows(
     return rows, first_of
 
 
-# -- columns ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Coded:
-    """A text column as codes into its distinct cleaned values; -1 marks an empty cell."""
-
-    codes: IntArray
-    values: ObjectArray
-
-    @classmethod
-    def empty(cls, n: int) -> _Coded:
-        """A column the table does not have: every cell empty."""
-        return cls(np.full(n, -1, dtype=np.int64), np.array([], dtype=object))
-
-    def strings(self, rows: IntArray) -> pd.api.extensions.ExtensionArray:
-        return pd.array(np.append(self.values, "")[self.codes[rows]], dtype="string")
-
-
-def _coded_text(col: pd.Series) -> _Coded:
-    """Factorise first, clean only the distinct values: fast however long the column."""
-    codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    cleaned = pd.Series([_clean_text(v) for v in uniques], dtype=object)
-    merged, values = pd.factorize(cleaned, use_na_sentinel=True)
-    return _Coded(_lookup(merged, codes), np.asarray(values, dtype=object))
-
-
-def _clean_text(value: Any) -> str | None:
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        value = int(value)  # Excel stores the code 330100 as the number 330100.0
-    text = str(value).strip()
-    return text or None
-
-
-def _parse_years(col: pd.Series) -> tuple[IntArray, BoolArray]:
-    """Year per row (-1 where it is not an integer) and where the cell is empty."""
-    codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    parsed = [_year_of(v) for v in uniques]
-    blank = np.array([p is None for p in parsed], dtype=bool)
-    as_int = np.array([-1 if p is None or p is False else int(p) for p in parsed], dtype=np.int64)
-    return _lookup(as_int, codes, -1), _lookup(blank, codes, True)
-
-
-def _year_of(value: Any) -> int | bool | None:
-    """The year in a cell: an int, None if the cell is blank, False if it is no integer."""
-    if isinstance(value, bool | np.bool_):
-        return False
-    if isinstance(value, int | np.integer):
-        return int(value)
-    text = unicodedata.normalize("NFKC", str(value)).strip().removesuffix("年").strip()
-    if not text:
-        return None
-    try:
-        number = float(text)
-    except ValueError:
-        return False
-    return int(number) if number.is_integer() else False
-
-
-def _parse_numbers(col: pd.Series) -> tuple[FloatArray, BoolArray, BoolArray]:
-    """(number, empty, had a % sign); number is NaN where a non-empty cell is no number."""
-    n = len(col)
-    percent = np.zeros(n, dtype=bool)
-    empty = col.isna().to_numpy()
-    if pd.api.types.is_numeric_dtype(col.dtype):
-        number = col.to_numpy(dtype=np.float64, na_value=np.nan)
-        return np.where(np.isfinite(number), number, np.nan), empty, percent
-    try:  # text, as CSV readers give it: Arrow casts the plain decimals in one pass
-        number = _cast_plain_decimals(pa.array(col, from_pandas=True, type=pa.string()))
-    except pa.ArrowException:  # a mix of numbers and text, as Excel readers give it
-        number = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    failed = ~empty & ~np.isfinite(number)
-    if failed.any():
-        idx = np.flatnonzero(failed)
-        number[idx], empty[idx], percent[idx] = _parse_messy(col.iloc[idx])
-    return np.where(np.isfinite(number), number, np.nan), empty, percent
-
-
-def _cast_plain_decimals(text: pa.Array) -> FloatArray:
-    """Each plain decimal ("12", "-0.5", "1e3") as a float; NaN for anything else."""
-    try:
-        return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
-    except pa.ArrowInvalid:  # some cell is no plain decimal: cast only those that are
-        plain = pc.fill_null(pc.match_substring_regex(text, PLAIN_DECIMAL), False)
-        number = np.full(len(text), np.nan)
-        number[plain.to_numpy(zero_copy_only=False)] = pc.cast(
-            pc.filter(text, plain), pa.float64()
-        ).to_numpy(zero_copy_only=False)
-        return number
-
-
-def _parse_messy(cells: pd.Series) -> tuple[FloatArray, BoolArray, BoolArray]:
-    """Full-width digits, thousands separators, a trailing % and blank text."""
-    text = cells.map(str).str.normalize("NFKC").str.replace("−", "-", regex=False).str.strip()
-    percent = text.str.endswith("%")
-    text = text.str.removesuffix("%").str.strip()
-    thousands = text.str.fullmatch(THOUSANDS)
-    text = text.mask(thousands, text.str.replace(",", "", regex=False))
-    number = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    blank = (text == "").to_numpy() & ~percent.to_numpy()
-    return number, blank, percent.to_numpy() & np.isfinite(number)
-
-
-def _wrong_measure(measure: _Coded, ind_idx: IntArray, framework: Framework) -> BoolArray:
+def _wrong_measure(measure: Coded, ind_idx: IntArray, framework: Framework) -> BoolArray:
     """Rows whose unit of measurement differs from the framework's for their indicator."""
-    ids = {_fold(u): k for k, u in enumerate(dict.fromkeys(i.unit for i in framework.indicators))}
-    expected = np.array([ids[_fold(i.unit)] for i in framework.indicators], dtype=np.int64)
-    given = np.array([ids.get(_fold(str(v)), -2) for v in measure.values], dtype=np.int64)
-    row_given: IntArray = _lookup(given, measure.codes, -1)  # -1: no unit written
-    wrong: BoolArray = (
-        (row_given != -1) & (ind_idx >= 0) & (row_given != _lookup(expected, ind_idx))
-    )
+    ids = {fold(u): k for k, u in enumerate(dict.fromkeys(i.unit for i in framework.indicators))}
+    expected = np.array([ids[fold(i.unit)] for i in framework.indicators], dtype=np.int64)
+    given = np.array([ids.get(fold(str(v)), -2) for v in measure.values], dtype=np.int64)
+    row_given: IntArray = lookup(given, measure.codes, -1)  # -1: no unit written
+    wrong: BoolArray = (row_given != -1) & (ind_idx >= 0) & (row_given != lookup(expected, ind_idx))
     return wrong
-
-
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).strip().casefold()
-
-
-def _map_headers(
-    frame: pd.DataFrame, source: str, sheet: str | None, row: int
-) -> dict[str, tuple[str, int]]:
-    """Canonical column → (header as written, position); refuses missing or doubled columns."""
-    found: dict[str, list[tuple[str, int]]] = {}
-    for pos, name in enumerate(frame.columns):
-        canonical = VALUE_HEADER_ALIASES.get(_fold(str(name)))
-        if canonical is not None:
-            found.setdefault(canonical, []).append((str(name), pos))
-    problems: list[Problem] = []
-    for col in REQUIRED_VALUE_COLUMNS:
-        if col not in found:
-            aliases = "/".join(k for k, v in VALUE_HEADER_ALIASES.items() if v == col and k != col)
-            where = Location(source, sheet, row, col)
-            problems.append(
-                Problem("values.missing_column", {"column": col, "aliases": aliases}, where)
-            )
-    for col, hits in found.items():
-        if len(hits) > 1:
-            headers = ", ".join(h for h, _ in hits)
-            where = Location(source, sheet, row, hits[1][0])
-            problems.append(
-                Problem("values.duplicate_column", {"column": col, "headers": headers}, where)
-            )
-    if problems:
-        _raise(problems, len(problems), source)
-    return {col: hits[0] for col, hits in found.items()}
 
 
 # -- problems ---------------------------------------------------------------------------------
@@ -470,13 +340,6 @@ def _shown(value: Any) -> str:
 
 
 # -- small array helpers ----------------------------------------------------------------------
-
-
-def _lookup(table: npt.NDArray[Any], codes: IntArray, missing: Any = -1) -> Any:
-    """``table[codes]`` with ``missing`` where the code is -1 (an empty cell)."""
-    if not len(table) or bool(np.all(table == missing)):  # e.g. no formula anywhere: no gather
-        return np.full(len(codes), missing, dtype=table.dtype)
-    return np.append(table, np.array([missing], dtype=table.dtype))[codes]
 
 
 def _rank(values: ObjectArray) -> IntArray:
