@@ -5,6 +5,8 @@ Import as ``from tests.strategies import ...``.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import numpy as np
 import numpy.typing as npt
 from hypothesis import strategies as st
@@ -54,3 +56,17 @@ def judgment_matrices(draw: st.DrawFn, *, min_n: int = 1, max_n: int = 9) -> Flo
     n = draw(st.integers(min_value=min_n, max_value=max_n))
     upper = draw(hnp.arrays(np.float64, (n, n), elements=st.sampled_from(SAATY_SCALE)))
     return np.triu(upper, 1) + np.tril(1.0 / upper.T, -1) + np.eye(n)
+
+
+# Time between two login attempts: quick retries, pauses around the lock lengths, and quiet
+# spells long enough for a failure streak to be forgotten.
+attempt_gaps = st.one_of(
+    st.integers(min_value=0, max_value=120).map(lambda s: timedelta(seconds=s)),
+    st.integers(min_value=0, max_value=5 * 3600).map(lambda s: timedelta(seconds=s)),
+    st.sampled_from([timedelta(minutes=m) for m in (15, 30, 60, 240, 24 * 60, 30 * 60)]),
+)
+
+
+def login_attempts(*, max_size: int = 60) -> st.SearchStrategy[list[tuple[timedelta, bool]]]:
+    """Sequences of (gap since the previous attempt, whether the password was right)."""
+    return st.lists(st.tuples(attempt_gaps, st.booleans()), max_size=max_size)

@@ -15,9 +15,8 @@ KEY_CALL = re.compile(
     r"""(?:\bt|Problem|Error|MethodError|ConfigError|DataValidationError|FrameworkError)\(\s*"""
     r"""["']([a-z_]+\.[a-z0-9_.]+)["']"""
 )
-KEY_LITERAL = re.compile(
-    r"""["']((?:eval|norm|values|template|units|table|fw|ahp|weights|demo|cli)\.[a-z0-9_.]+)["']"""
-)
+KEY_AREAS = "eval|norm|values|template|units|table|fw|ahp|weights|demo|cli|accounts|role"
+KEY_LITERAL = re.compile(rf"""["']((?:{KEY_AREAS})\.[a-z0-9_.]+)["']""")
 
 
 def used_keys() -> set[str]:

@@ -1,0 +1,98 @@
+"""Roles, the actions routes perform, and which role may perform which action.
+
+The permission table is the single source of truth; every route asks ``can`` (or ``authorise``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from types import MappingProxyType
+
+from cityloop.i18n import t
+
+
+class Role(StrEnum):
+    """What a user is in the smart-city office; stored by value."""
+
+    ADMINISTRATOR = "administrator"
+    EVALUATOR = "evaluator"  # evaluator / analyst: runs evaluations in their regions
+    DATA_OFFICER = "data_officer"  # a department's data officer: enters its indicators
+    PROJECT_MANAGER = "project_manager"
+    VIEWER = "viewer"  # read-only dashboards
+
+    def label(self, lang: str | None = None) -> str:
+        """The role's name in ``lang`` (default: the current language)."""
+        return t(f"role.{self.value}", lang)
+
+
+class Action(StrEnum):
+    """Something a route does on a user's behalf; stored and logged by value."""
+
+    VIEW_DASHBOARD = "view_dashboard"
+    VIEW_VALUES = "view_values"
+    ENTER_VALUES = "enter_values"
+    UPLOAD_VALUES = "upload_values"
+    RUN_EVALUATION = "run_evaluation"
+    VIEW_RUNS = "view_runs"
+    EXPORT_RESULTS = "export_results"
+    MANAGE_FRAMEWORKS = "manage_frameworks"
+    MANAGE_USERS = "manage_users"
+    MANAGE_UNITS = "manage_units"
+    MANAGE_PROJECTS = "manage_projects"
+    VIEW_AUDIT = "view_audit"
+
+    def label(self, lang: str | None = None) -> str:
+        """The action's name in ``lang`` (default: the current language)."""
+        return t(f"accounts.action.{self.value}", lang)
+
+
+# Writing indicator values: a data officer may do it only for their own department's
+# indicators (see scope.may_enter); the other roles that may do it are not so bound.
+VALUE_WRITING_ACTIONS = frozenset({Action.ENTER_VALUES, Action.UPLOAD_VALUES})
+DEPARTMENT_BOUND_ROLES = frozenset({Role.DATA_OFFICER})
+
+PERMISSIONS: Mapping[Role, frozenset[Action]] = MappingProxyType(
+    {
+        Role.ADMINISTRATOR: frozenset(Action),
+        Role.EVALUATOR: frozenset(
+            {
+                Action.VIEW_DASHBOARD,
+                Action.VIEW_VALUES,
+                Action.RUN_EVALUATION,
+                Action.VIEW_RUNS,
+                Action.EXPORT_RESULTS,
+            }
+        ),
+        Role.DATA_OFFICER: frozenset(
+            {
+                Action.VIEW_DASHBOARD,
+                Action.VIEW_VALUES,
+                Action.ENTER_VALUES,
+                Action.UPLOAD_VALUES,
+            }
+        ),
+        Role.PROJECT_MANAGER: frozenset(
+            {Action.VIEW_DASHBOARD, Action.VIEW_RUNS, Action.MANAGE_PROJECTS}
+        ),
+        Role.VIEWER: frozenset({Action.VIEW_DASHBOARD}),
+    }
+)
+
+
+def can(role: Role, action: Action) -> bool:
+    """Whether ``role`` may perform ``action`` at all (region and department aside).
+
+    Parameters
+    ----------
+    role : Role
+        The user's role.
+    action : Action
+        What the route is about to do.
+
+    Returns
+    -------
+    bool
+        True if the permission table grants it.
+    """
+    return action in PERMISSIONS[role]
