@@ -70,3 +70,23 @@ def copy_framework(ref: str, dest: Path) -> Path:
         load_framework(tmp)  # never hand the user a copy that does not load back
 
     return write_atomically(dest, write)
+
+
+def weight_tree(fw: Framework, lang: str | None = None) -> list[dict[str, object]]:
+    """The tree as nested ``{name, code, value, children}`` with each node's share of the
+    whole score as ``value``: the data of the weights sunburst."""
+    share = fw.path_weight()
+    nodes: list[dict[str, object]] = [
+        {"name": fw.name(code, lang), "code": code, "value": float(share[i]), "children": []}
+        for i, code in enumerate(fw.codes)
+    ]
+    roots: list[dict[str, object]] = []
+    for i, node in enumerate(nodes):
+        parent = int(fw.parent[i])
+        siblings = roots if parent < 0 else nodes[parent]["children"]
+        assert isinstance(siblings, list)
+        siblings.append(node)
+    for node in nodes:
+        if not node["children"]:
+            del node["children"]
+    return roots

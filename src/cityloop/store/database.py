@@ -1,0 +1,176 @@
+"""The one place every write goes through: a ``Database`` with its transactions and repositories.
+
+``with db.session() as s:`` is one transaction, committed once at the end or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, func, inspect, select, table, text
+from sqlalchemy.orm import Session
+
+from cityloop.datahub.indicator_table import IndicatorTable
+from cityloop.datahub.units import Units
+from cityloop.errors import CityLoopError
+from cityloop.evaluation.result import EvaluationResult
+from cityloop.frameworks import Framework
+from cityloop.store import migrate, regions, runs, values
+from cityloop.store.bulk import WriteCounts
+from cityloop.store.frameworks import register_framework, stored_framework
+from cityloop.store.models import Base
+from cityloop.store.settings import WRITE_OPTION, Settings, display_url, make_engine
+
+# Key of the PostgreSQL advisory lock every write transaction holds: writers take turns, as
+# they do on SQLite, so an import never interleaves with another one.
+WRITE_LOCK = 0x43_49_54_59  # "CITY"
+
+
+def cityloop_tables(conn: Connection) -> list[str]:
+    """The tables of CityLoop's models that exist in the database, in the models' order."""
+    present = set(inspect(conn).get_table_names())
+    return [name for name in Base.metadata.tables if name in present]
+
+
+def row_counts(conn: Connection) -> dict[str, int]:
+    """Rows in each CityLoop table the database has."""
+    return {
+        name: int(conn.execute(select(func.count()).select_from(table(name))).scalar_one())
+        for name in cityloop_tables(conn)
+    }
+
+
+class Database:
+    """A CityLoop database on SQLite or PostgreSQL; build it with ``Database.open(settings)``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._writer = engine.execution_options(**{WRITE_OPTION: True})
+        self._schema_checked = False
+
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> Database:
+        """A database for ``settings`` (default: from the environment); nothing connects yet."""
+        return cls(make_engine(settings or Settings()))
+
+    @property
+    def url(self) -> str:
+        """The database URL without its password."""
+        return display_url(self.engine.url)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    # -- transactions ---------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self, *, changes_schema: bool = False) -> Iterator[Connection]:
+        """A write transaction at the Core level: committed at the end, or rolled back.
+
+        ``changes_schema`` (migrations, restore) makes the next session check the schema again.
+        """
+        try:
+            with self._writer.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
+                yield conn
+        finally:
+            if changes_schema:
+                self._schema_checked = False
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """An ORM session in one write transaction, committed once when the block ends."""
+        self._check_schema()
+        with self.transaction() as conn, Session(bind=conn, expire_on_commit=False) as s:
+            yield s
+            s.flush()
+
+    @contextmanager
+    def reader(self) -> Iterator[Session]:
+        """A session for reading; whatever it began is rolled back when the block ends."""
+        self._check_schema()
+        with Session(self.engine) as s:
+            yield s
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read-only connection that sees every table as it was at one moment."""
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with conn.begin():
+                yield conn
+
+    def _check_schema(self) -> None:
+        if self._schema_checked:
+            return
+        with self.engine.connect() as conn:
+            revision = migrate.current_revision(conn)
+        head = migrate.head_revision()
+        if revision != head:
+            raise CityLoopError(
+                "store.not_upgraded", url=self.url, revision=revision or "—", head=head
+            )
+        self._schema_checked = True
+
+    # -- schema ---------------------------------------------------------------------------------
+
+    def revision(self) -> str | None:
+        """The migration the database is at; None when it has no CityLoop tables yet."""
+        with self.engine.connect() as conn:
+            return migrate.current_revision(conn)
+
+    def upgrade(self, revision: str = "head") -> str | None:
+        """Apply the migrations up to ``revision`` in one transaction; return the new revision."""
+        with self.transaction(changes_schema=True) as conn:
+            migrate.require_known(migrate.current_revision(conn), self.url)
+            migrate.upgrade(conn, revision)
+            return migrate.current_revision(conn)
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows in each CityLoop table the database has."""
+        with self.engine.connect() as conn:
+            return row_counts(conn)
+
+    # -- repositories ---------------------------------------------------------------------------
+
+    def load_units(self, units: Units, user: str) -> WriteCounts:
+        """Insert or update regions and their cluster memberships."""
+        with self.session() as s:
+            return regions.load_units(s, units, user)
+
+    def units(self) -> Units | None:
+        """The stored regions as ``Units``; None when none are stored."""
+        with self.reader() as s:
+            return regions.read_units(s)
+
+    def register_framework(self, fw: Framework, user: str) -> int:
+        """Store ``fw``'s version if it is new; return the version's id."""
+        with self.session() as s:
+            return register_framework(s, fw, user).id
+
+    def framework(self, framework_id: str, version: str | None = None) -> Framework:
+        """A stored framework version (default: the latest registered)."""
+        with self.reader() as s:
+            return stored_framework(s, framework_id, version)
+
+    def upsert_values(
+        self, table: IndicatorTable, framework: Framework, user: str, origin: values.Origin
+    ) -> WriteCounts:
+        """Write validated values with history and audit, all or nothing."""
+        with self.session() as s:
+            return values.upsert_values(s, table, framework, user, origin)
+
+    def values_frame(self, framework_id: str, years: Sequence[int] | None = None) -> pd.DataFrame:
+        """The current values as the long table ``cityloop.evaluate`` accepts."""
+        with self.reader() as s:
+            return values.values_frame(s, framework_id, years)
+
+    def record_run(self, result: EvaluationResult, user: str) -> int:
+        """Store an evaluation with its scores; return the run's id."""
+        with self.session() as s:
+            return runs.record_run(s, result, user)

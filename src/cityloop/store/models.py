@@ -1,0 +1,287 @@
+"""The database tables as typed SQLAlchemy 2 models: regions, frameworks, values, runs, users.
+
+The migrations in ``migrations/versions`` create exactly these; a test compares the two.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Dialect,
+    Double,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import DateTime, TypeDecorator
+
+from cityloop.accounts.roles import Role
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+CODE = 64  # length of codes: region, framework, indicator, department, group names
+# SQLite gives a row id only to a column declared exactly INTEGER PRIMARY KEY.
+BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A point in time, stored in UTC and always read back timezone-aware (SQLite keeps none)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: give a timezone-aware one")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def enum_column(kind: type[StrEnum], name: str) -> Enum:
+    """A portable enum: a VARCHAR with a named CHECK of the members' values."""
+    return Enum(
+        kind,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class RegionLevel(StrEnum):
+    PROVINCE = "province"
+    CITY = "city"
+    DISTRICT = "district"
+
+
+class OriginKind(StrEnum):
+    """How a value arrived: an uploaded file, an API call, a web form or the demo generator."""
+
+    FILE = "file"
+    API = "api"
+    FORM = "form"
+    DEMO = "demo"
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), float: Double()}
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a model, for set-based statements."""
+    return Base.metadata.tables[model.__tablename__]
+
+
+# -- 0001: regions, frameworks, departments, values, evaluation runs ----------------------------
+
+
+class Region(Base):
+    """A province, city or district, identified by its administrative code."""
+
+    __tablename__ = "regions"
+
+    code: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200), default="")
+    level: Mapped[RegionLevel] = mapped_column(enum_column(RegionLevel, "region_level"))
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
+    population: Mapped[float | None]
+    size_class: Mapped[str | None] = mapped_column(String(CODE))
+
+
+class RegionGroup(Base):
+    """A named group of regions of one kind, such as the city cluster 长三角."""
+
+    __tablename__ = "region_groups"
+    __table_args__ = (UniqueConstraint("kind", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(CODE))
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class GroupMembership(Base):
+    """A region in a group; ``position`` keeps the order the region's groups were listed in
+    (the first is the one used where a single group is wanted)."""
+
+    __tablename__ = "group_memberships"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("region_groups.id"), primary_key=True)
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), primary_key=True)
+    position: Mapped[int]
+
+
+class FrameworkRecord(Base):
+    """An indicator framework by id; its content lives in its versions."""
+
+    __tablename__ = "frameworks"
+
+    id: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    title_zh: Mapped[str] = mapped_column(String(400))
+    title_en: Mapped[str] = mapped_column(String(400), default="")
+    standard: Mapped[str] = mapped_column(String(CODE), default="")
+
+
+class FrameworkVersion(Base):
+    """One version of a framework as the YAML text that loads it, with its content hash."""
+
+    __tablename__ = "framework_versions"
+    __table_args__ = (UniqueConstraint("framework_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    framework_id: Mapped[str] = mapped_column(ForeignKey("frameworks.id"))
+    version: Mapped[str] = mapped_column(String(CODE))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    yaml_text: Mapped[str] = mapped_column(Text)
+    registered_by: Mapped[str] = mapped_column(String(CODE))
+    registered_at: Mapped[datetime]
+
+
+class Department(Base):
+    """A kind of department that indicators are assigned to (codes of departments.yaml)."""
+
+    __tablename__ = "departments"
+
+    code: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200), default="")
+
+
+class _ValueColumns:
+    """What every stored value carries: the cell, its text, and who wrote it when, from where."""
+
+    value: Mapped[float]
+    source: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    entered_by: Mapped[str] = mapped_column(String(CODE))
+    entered_at: Mapped[datetime]
+    origin_kind: Mapped[OriginKind] = mapped_column(enum_column(OriginKind, "origin_kind"))
+    origin_ref: Mapped[str] = mapped_column(Text, default="")
+
+
+class IndicatorValue(_ValueColumns, Base):
+    """The current value of one indicator for one region and year under one framework."""
+
+    __tablename__ = "indicator_values"
+
+    framework_id: Mapped[str] = mapped_column(ForeignKey("frameworks.id"), primary_key=True)
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    indicator: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+
+
+class ValueHistory(_ValueColumns, Base):
+    """Every write of a value, append-only: the new value and the one it replaced."""
+
+    __tablename__ = "value_history"
+    __table_args__ = (Index(None, "framework_id", "region_code", "year", "indicator"),)
+
+    # No foreign keys: every row is written together with the checked row of indicator_values
+    # it copies, and checking it again would double the cost of every import.
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    framework_id: Mapped[str] = mapped_column(String(CODE))
+    region_code: Mapped[str] = mapped_column(String(CODE))
+    year: Mapped[int]
+    indicator: Mapped[str] = mapped_column(String(CODE))
+    previous_value: Mapped[float | None]
+
+
+class EvaluationRun(Base):
+    """One evaluation: what went in (framework version, config, data hash) and who ran it."""
+
+    __tablename__ = "evaluation_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    framework_version_id: Mapped[int] = mapped_column(ForeignKey("framework_versions.id"))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON(none_as_null=True))
+    data_hash: Mapped[str] = mapped_column(String(64))
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSON(none_as_null=True))
+    warnings: Mapped[list[str]] = mapped_column(JSON(none_as_null=True))
+    status: Mapped[RunStatus] = mapped_column(enum_column(RunStatus, "run_status"))
+    created_by: Mapped[str] = mapped_column(String(CODE))
+    created_at: Mapped[datetime]
+
+
+class RunScore(Base):
+    """A run's result for one unit, year and node: score, change, overall rank and stage."""
+
+    __tablename__ = "run_scores"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("evaluation_runs.id"), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    node: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    level: Mapped[int]
+    score: Mapped[float | None]
+    change: Mapped[float | None]
+    rank: Mapped[int | None]
+    ranked: Mapped[int | None]
+    stage: Mapped[str] = mapped_column(String(CODE), default="")
+
+
+# -- 0002: users and the audit log ---------------------------------------------------------------
+
+
+class User(Base):
+    """An account: the Argon2 hash of its password, its role and the regions it may see."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(CODE), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
+    department_code: Mapped[str | None] = mapped_column(ForeignKey("departments.code"))
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """One change, append-only (database triggers refuse UPDATE and DELETE on this table)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(CODE))
+    action: Mapped[str] = mapped_column(String(CODE))
+    entity: Mapped[str] = mapped_column(String(CODE))
+    entity_id: Mapped[str] = mapped_column(String(200))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))

@@ -1,0 +1,242 @@
+"""Backup and restore: lossless on both backends and across them; damaged files change nothing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import cityloop
+from cityloop.datahub.indicator_table import validate_values
+from cityloop.errors import CityLoopError, InputError
+from cityloop.frameworks import Framework, load_framework
+from cityloop.services.store import backup, restore
+from cityloop.store import Database, Origin, OriginKind, Settings, migrate
+from cityloop.store.audit import utc_now
+from cityloop.store.backup import MANIFEST, Manifest, read_backup
+from cityloop.store.models import Department, User
+from tests.store.databases import new_database_url
+from tests.store.samples import Demo
+
+
+def fill(db: Database, mini: Framework, demo: Demo) -> None:
+    """Rows in every table, with text and numbers that are easy to lose on the way."""
+    db.load_units(demo.units, "alice")
+    frame = demo.frame.copy()
+    frame.loc[0, "note"] = 'line one\nline "two" — 第二行 ✓'
+    frame.loc[1, "value"] = 0.1 + 0.2
+    frame.loc[2, "source"] = "统计局 \\ 年报 {2025} 100%"
+    table = validate_values(frame, mini, demo.units)
+    db.upsert_values(table, mini, "alice", Origin(OriginKind.FILE, "数据.xlsx"))
+    db.upsert_values(demo.values, mini, "bob", Origin(OriginKind.API, "req-1"))  # history grows
+    db.record_run(cityloop.evaluate(demo.values, mini, units=demo.units), "carol")
+    with db.session() as s:  # a user, written as the accounts code will
+        s.add(
+            User(
+                username="dora",
+                password_hash="$argon2id$v=19$x",
+                role="viewer",
+                region_code="110100",
+                created_at=utc_now(),
+            )
+        )
+        s.add(Department(code="local_office", name_zh="本地办公室", name_en=""))
+
+
+@pytest.fixture
+def filled(db: Database, mini: Framework, mini_demo: Demo) -> Database:
+    fill(db, mini, mini_demo)
+    return db
+
+
+@pytest.fixture(scope="module")
+def good_backup(mini: Framework, mini_demo: Demo, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A backup of a filled SQLite database, made once for the tests that damage copies of it."""
+    folder = tmp_path_factory.mktemp("good")
+    source = Database.open(Settings(database_url=f"sqlite:///{folder / 'source.db'}"))
+    source.upgrade()
+    fill(source, mini, mini_demo)
+    backup(source, folder / "a.zip")
+    source.dispose()
+    return folder / "a.zip"
+
+
+@pytest.fixture
+def other_empty(backend: str, tmp_path: Path) -> Iterator[Database]:
+    """A second fresh database on the same backend."""
+    folder = tmp_path / "other"
+    folder.mkdir()
+    for url in new_database_url(backend, folder):
+        target = Database.open(Settings(database_url=url))
+        yield target
+        target.dispose()
+
+
+def digests(manifest: Manifest) -> dict[str, tuple[int, str]]:
+    return {t.name: (t.rows, t.sha256) for t in manifest.tables}
+
+
+def test_round_trip_is_lossless(filled: Database, other_empty: Database, tmp_path: Path) -> None:
+    first = backup(filled, tmp_path / "a.zip")
+    assert all(t.rows > 0 for t in first.tables), [t.name for t in first.tables if not t.rows]
+    restored = restore(other_empty, tmp_path / "a.zip")
+    assert restored == first
+    assert other_empty.row_counts() == filled.row_counts()
+    second = backup(other_empty, tmp_path / "b.zip")
+    assert digests(second) == digests(first)
+    # The restored database carries on: keys continue after the restored ones.
+    other_empty.register_framework(load_framework("gbt33356-2022"), "erin")
+    assert (
+        other_empty.row_counts()["framework_versions"]
+        == filled.row_counts()["framework_versions"] + 1
+    )
+
+
+def test_sqlite_to_postgresql_and_back(mini: Framework, mini_demo: Demo, tmp_path: Path) -> None:
+    urls = {}
+    stack = []
+    for name, backend in (("first", "sqlite"), ("pg", "postgresql"), ("back", "sqlite")):
+        folder = tmp_path / name
+        folder.mkdir()
+        gen = new_database_url(backend, folder)
+        urls[name] = next(gen)
+        stack.append(gen)
+    dbs = {name: Database.open(Settings(database_url=url)) for name, url in urls.items()}
+    try:
+        dbs["first"].upgrade()
+        fill(dbs["first"], mini, mini_demo)
+        original = backup(dbs["first"], tmp_path / "sqlite.zip")
+        restore(dbs["pg"], tmp_path / "sqlite.zip")
+        from_pg = backup(dbs["pg"], tmp_path / "pg.zip")
+        assert from_pg.source == "postgresql"
+        assert digests(from_pg) == digests(original)
+        restore(dbs["back"], tmp_path / "pg.zip")
+        assert digests(backup(dbs["back"], tmp_path / "back.zip")) == digests(original)
+    finally:
+        for db in dbs.values():
+            db.dispose()
+        for gen in stack:
+            gen.close()
+
+
+def test_a_database_with_rows_is_replaced_only_when_forced(
+    filled: Database, db_url: str, tmp_path: Path
+) -> None:
+    backup(filled, tmp_path / "a.zip")
+    filled.register_framework(load_framework("gbt33356-2022"), "erin")
+    before = filled.row_counts()
+    with pytest.raises(InputError) as err:
+        restore(filled, tmp_path / "a.zip")
+    assert err.value.key == "store.restore_not_empty"
+    assert "--force" in err.value.render("en")
+    assert filled.row_counts() == before
+    manifest = restore(filled, tmp_path / "a.zip", force=True)
+    assert filled.row_counts() == {t.name: t.rows for t in manifest.tables}
+
+
+def rewrite(path: Path, change: Callable[[dict[str, bytes]], None]) -> Path:
+    from zipfile import ZipFile
+
+    with ZipFile(path) as zf:
+        entries = {name: zf.read(name) for name in zf.namelist()}
+    change(entries)
+    damaged = path.with_name("damaged.zip")
+    with ZipFile(damaged, "w") as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return damaged
+
+
+def _flip_value(entries: dict[str, bytes]) -> None:
+    name = "tables/indicator_values.jsonl"
+    entries[name] = entries[name].replace(b",", b";", 1)
+
+
+def _drop_line(entries: dict[str, bytes]) -> None:
+    name = "tables/audit_log.jsonl"
+    entries[name] = entries[name].split(b"\n", 1)[1]
+
+
+def _newer_revision(entries: dict[str, bytes]) -> None:
+    manifest = json.loads(entries[MANIFEST])
+    manifest["revision"] = "0099"
+    entries[MANIFEST] = json.dumps(manifest).encode()
+
+
+DAMAGE: dict[str, tuple[Callable[[Path], Path], str]] = {
+    "changed cell": (lambda p: rewrite(p, _flip_value), "store.backup_bad_line"),
+    "missing row": (lambda p: rewrite(p, _drop_line), "store.backup_rows"),
+    "no manifest": (
+        lambda p: rewrite(p, lambda e: e.pop(MANIFEST) and None),
+        "store.backup_unreadable",
+    ),
+    "newer revision": (lambda p: rewrite(p, _newer_revision), "store.backup_revision"),
+    "truncated": (lambda p: _truncate(p), "store.backup_unreadable"),
+    "not a zip": (lambda p: _replace(p, b"unit,year\n"), "store.backup_unreadable"),
+    "missing file": (lambda p: p.with_name("nowhere.zip"), "store.backup_missing"),
+}
+
+
+def _truncate(path: Path) -> Path:
+    out = path.with_name("truncated.zip")
+    out.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    return out
+
+
+def _replace(path: Path, data: bytes) -> Path:
+    out = path.with_name("other.zip")
+    out.write_bytes(data)
+    return out
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_a_damaged_backup_is_refused_and_changes_nothing(
+    good_backup: Path, other_empty: Database, tmp_path: Path, damage: str
+) -> None:
+    make, key = DAMAGE[damage]
+    bad = make(shutil.copy(good_backup, tmp_path / "a.zip"))
+    other_empty.upgrade()
+    with pytest.raises(InputError) as err:
+        restore(other_empty, bad, force=True)
+    assert [p.key for p in err.value.problems] == [key]
+    assert str(bad) in err.value.render("zh-CN")
+    assert set(other_empty.row_counts().values()) == {0}
+    assert other_empty.revision() == "0002"
+
+
+def test_a_checksum_mismatch_is_caught_even_when_every_line_parses(
+    good_backup: Path, tmp_path: Path
+) -> None:
+    def change_number(entries: dict[str, bytes]) -> None:
+        name = "tables/run_scores.jsonl"
+        entries[name] = entries[name].replace(b'"TOTAL"', b'"TOTAl"', 1)
+
+    with pytest.raises(InputError) as err:
+        read_backup(rewrite(shutil.copy(good_backup, tmp_path / "a.zip"), change_number))
+    assert [p.key for p in err.value.problems] == ["store.backup_checksum"]
+
+
+def test_nothing_to_back_up_leaves_no_file(empty_db: Database, tmp_path: Path) -> None:
+    out = tmp_path / "backups"
+    with pytest.raises(CityLoopError) as err:
+        backup(empty_db, out / "a.zip")
+    assert err.value.key == "store.backup_no_schema"
+    assert list(out.iterdir()) == []
+
+
+def test_a_restore_to_an_older_revision_is_noticed_by_the_next_session(
+    filled: Database, other_empty: Database, mini: Framework, tmp_path: Path
+) -> None:
+    with other_empty.transaction() as conn:
+        migrate.upgrade(conn, "0001")
+    old = backup(other_empty, tmp_path / "old.zip")
+    assert old.revision == "0001"
+    assert filled.units() is not None  # the schema check has passed once
+    restore(filled, tmp_path / "old.zip", force=True)
+    assert filled.revision() == "0001"
+    with pytest.raises(CityLoopError) as err:
+        filled.units()
+    assert err.value.key == "store.not_upgraded"
