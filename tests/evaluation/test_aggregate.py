@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -72,6 +73,7 @@ def test_raising_a_leaf_never_lowers_the_total(x: np.ndarray, col: int, new: flo
         assert np.all(after[ok, -1] >= before[ok, -1] - 1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:All-NaN slice:RuntimeWarning")
 @given(leaf_scores)
 def test_scores_stay_within_leaf_range(x: np.ndarray) -> None:
     s = aggregate_tree(x, LEAVES, SHAPE, WEIGHT, {})
