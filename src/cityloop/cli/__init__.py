@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from cityloop.cli import data, db, demo, evaluate, frameworks
+from cityloop.cli import data, db, demo, evaluate, frameworks, users
 from cityloop.cli.common import language_option
 
 app = typer.Typer(
@@ -19,7 +19,7 @@ app = typer.Typer(
 )
 app.callback()(language_option)
 
-for module in (frameworks, data, demo, evaluate, db):
+for module in (frameworks, data, demo, evaluate, db, users):
     module.register(app)
 
 __all__ = ["app"]

@@ -7,17 +7,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, inspect, select, table, text
 from sqlalchemy.orm import Session
 
+from cityloop.accounts.lockout import DEFAULT_LOCKOUT, LockoutPolicy, LoginState
+from cityloop.accounts.roles import Role
 from cityloop.datahub.indicator_table import IndicatorTable
 from cityloop.datahub.units import Units
 from cityloop.errors import CityLoopError
 from cityloop.evaluation.result import EvaluationResult
 from cityloop.frameworks import Framework
 from cityloop.store import migrate, regions, runs, values
+from cityloop.store import users as user_store
 from cityloop.store.bulk import WriteCounts
 from cityloop.store.frameworks import register_framework, stored_framework
 from cityloop.store.models import Base
@@ -174,3 +178,79 @@ class Database:
         """Store an evaluation with its scores; return the run's id."""
         with self.session() as s:
             return runs.record_run(s, result, user)
+
+    def add_user(
+        self,
+        *,
+        username: str,
+        password_hash: str,
+        role: Role | str,
+        scope: str | None,
+        department: str | None,
+        display_name: str = "",
+        actor: str,
+    ) -> None:
+        """Add an account (with an audit row that leaves the hash out)."""
+        with self.session() as s:
+            user_store.add_user(
+                s,
+                username=username,
+                password_hash=password_hash,
+                role=role,
+                scope=scope,
+                department=department,
+                display_name=display_name,
+                actor=actor,
+            )
+
+    def users(self) -> list[user_store.UserRow]:
+        """Every account, by username, without password hashes."""
+        with self.reader() as s:
+            return user_store.list_users(s)
+
+    def user(self, username: str) -> user_store.UserRow | None:
+        """One account without its hash; None when unknown."""
+        with self.reader() as s:
+            return user_store.get_user(s, username)
+
+    def credentials(self, username: str) -> tuple[user_store.UserRow, str] | None:
+        """An account with its password hash, to check a password; None when unknown."""
+        with self.reader() as s:
+            return user_store.get_credentials(s, username)
+
+    def set_role(
+        self,
+        username: str,
+        role: Role | str,
+        *,
+        scope: str | user_store.Keep | None = user_store.KEEP,
+        department: str | user_store.Keep | None = user_store.KEEP,
+        actor: str,
+    ) -> user_store.UserRow:
+        """Change an account's role and, when given, its scope and department."""
+        with self.session() as s:
+            return user_store.set_role(
+                s, username, role, scope=scope, department=department, actor=actor
+            )
+
+    def set_password_hash(self, username: str, password_hash: str, *, actor: str) -> None:
+        """Replace an account's password hash."""
+        with self.session() as s:
+            user_store.set_password_hash(s, username, password_hash, actor=actor)
+
+    def login_state(self, username: str) -> LoginState:
+        """The lockout state of an account."""
+        with self.reader() as s:
+            return user_store.get_login_state(s, username)
+
+    def record_login(
+        self,
+        username: str,
+        succeeded: bool,
+        now: datetime,
+        actor: str,
+        policy: LockoutPolicy = DEFAULT_LOCKOUT,
+    ) -> LoginState:
+        """Apply one login attempt to the account's lockout state; return the new state."""
+        with self.session() as s:
+            return user_store.record_login(s, username, succeeded, now, actor, policy)

@@ -267,6 +267,7 @@ class User(Base):
     region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
     department_code: Mapped[str | None] = mapped_column(ForeignKey("departments.code"))
     failed_logins: Mapped[int] = mapped_column(default=0)
+    last_failed_login: Mapped[datetime | None]
     locked_until: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]

@@ -1,0 +1,109 @@
+"""``cityloop users add|list|set-role`` through the real Typer app, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from cityloop.cli import app
+from cityloop.store import Database, Settings
+from cityloop.store.models import AuditEntry
+from tests.store.databases import backend, new_database_url
+
+__all__ = ["backend"]  # the fixture, shared with tests/store
+
+runner = CliRunner()
+MINI = Path(__file__).parent.parent / "data" / "mini-framework.yaml"
+GOOD = "Lanqiao-2024-bridge"
+
+
+@pytest.fixture
+def url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh database of the backend with the demo units (31 cities) loaded."""
+    for first in new_database_url(backend, tmp_path):
+        assert cli(first, "db", "upgrade")[0] == 0
+        code, out = cli(first, "db", "load-demo", "--framework", str(MINI), "--cities", "31")
+        assert code == 0, out
+        yield first
+
+
+def cli(
+    url: str, *args: str, password: str | None = None, stdin: str | None = None
+) -> tuple[int, str]:
+    env = {"CITYLOOP_DATABASE_URL": url, "COLUMNS": "200"}
+    if password is not None:
+        env["CITYLOOP_NEW_PASSWORD"] = password
+    result = runner.invoke(app, list(args), env=env, input=stdin)
+    return result.exit_code, result.output
+
+
+def audit_text(url: str) -> str:
+    db = Database.open(Settings(database_url=url))
+    try:
+        with db.reader() as s:
+            rows = s.execute(select(AuditEntry.before, AuditEntry.after)).all()
+    finally:
+        db.dispose()
+    return repr(rows)
+
+
+def test_add_list_set_role(url: str) -> None:
+    code, out = cli(
+        url,
+        "users", "add", "zhang", "--role", "data_officer", "--scope", "110100",
+        "--department", "data_bureau", "--name", "张三",
+        password=GOOD,
+    )  # fmt: skip
+    assert code == 0, out
+    assert "zhang" in out and "部门数据专员" in out
+    assert GOOD not in out
+
+    code, out = cli(url, "users", "list")
+    assert code == 0, out
+    assert "zhang" in out and "张三" in out and "110100" in out and "data_bureau" in out
+
+    code, out = cli(url, "--lang", "en", "users", "set-role", "zhang", "--role", "evaluator",
+                    "--department", "-")  # fmt: skip
+    assert code == 0, out
+    assert "Evaluator (analyst)" in out and "110100" in out
+
+    code, out = cli(url, "--lang", "en", "users", "list")
+    assert "Evaluator (analyst)" in out and "data_bureau" not in out
+    assert "argon2" not in audit_text(url)
+
+
+def test_password_typed_twice_at_a_hidden_prompt(url: str) -> None:
+    code, out = cli(url, "users", "add", "li", "--role", "viewer", stdin=f"{GOOD}\n{GOOD}\n")
+    assert code == 0, out
+    assert GOOD not in out  # hidden input is not echoed
+    code, out = cli(
+        url, "--lang", "en", "users", "add", "wang", "--role", "viewer",
+        stdin=f"{GOOD}\nsomething-else-1\n",
+    )  # fmt: skip
+    assert code == 2
+    assert "the two passwords differ" in out
+    assert "wang" not in cli(url, "users", "list")[1]
+
+
+def test_refusals_are_one_clear_line_and_write_nothing(url: str) -> None:
+    assert cli(url, "users", "add", "zhang", "--role", "viewer", password=GOOD)[0] == 0
+    db = Database.open(Settings(database_url=url))
+    before = db.row_counts()
+    cases = [
+        (("users", "add", "zhang", "--role", "viewer"), GOOD, "already exists"),
+        (("users", "add", "li", "--role", "viewer"), "short1", "password"),
+        (("users", "add", "li", "--role", "mayor"), GOOD, "unknown role mayor"),
+        (("users", "add", "li", "--role", "viewer", "--scope", "999999"), GOOD, "999999"),
+        (("users", "set-role", "nobody", "--role", "viewer"), None, "no user named nobody"),
+    ]
+    for args, password, message in cases:
+        code, out = cli(url, "--lang", "en", *args, password=password)
+        assert code == 2, out
+        assert message in out
+        assert "Traceback" not in out
+    assert db.row_counts() == before
+    db.dispose()
