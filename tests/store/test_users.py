@@ -216,3 +216,15 @@ def test_department_from_the_shipped_catalogue_is_stored_on_first_use(udb: Datab
     assert udb.row_counts()["departments"] == 1
     add(udb, "zhao", department="data_bureau")
     assert udb.row_counts()["departments"] == 1
+
+
+def test_a_data_officer_needs_a_department_and_a_city(udb: Database) -> None:
+    for kwargs in ({"scope": PROVINCE}, {"scope": None}, {"department": None}):
+        with refused("users.officer_needs_city"):
+            add(udb, "wang", **kwargs)
+    assert [r.username for r in service.list_users(udb)] == []
+    add(udb)  # a city and a department: accepted
+    with refused("users.officer_needs_city"):
+        service.set_role(udb, "zhang", Role.DATA_OFFICER, scope=PROVINCE, actor="admin")
+    row = udb.user("zhang")
+    assert row is not None and row.scope == CITY  # the refused change wrote nothing

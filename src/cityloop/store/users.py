@@ -19,7 +19,7 @@ from cityloop.accounts.roles import Role
 from cityloop.errors import InputError
 from cityloop.frameworks import departments as shipped_departments
 from cityloop.store.audit import record_audit, utc_now
-from cityloop.store.models import Department, Region, User
+from cityloop.store.models import Department, Region, RegionLevel, User
 
 ENTITY = "users"
 LOGIN_FAILED = "login_failed"
@@ -92,6 +92,7 @@ def add_user(
         active=True,
         created_at=utc_now(),
     )
+    _check_officer(session, user)
     session.add(user)
     session.flush()
     record_audit(session, actor, "add", ENTITY, username, after=_row(user).audit_view())
@@ -133,6 +134,7 @@ def set_role(
     if not isinstance(department, Keep):
         _check_department(session, department, actor)
         user.department_code = department
+    _check_officer(session, user)
     session.flush()
     after = _row(user)
     record_audit(
@@ -240,6 +242,16 @@ def _role(role: Role | str) -> Role:
 def _check_scope(session: Session, scope: str | None) -> None:
     if scope is not None and session.get(Region, scope) is None:
         raise InputError("users.unknown_scope", scope=scope)
+
+
+def _check_officer(session: Session, user: User) -> None:
+    """A department data officer enters data for one department and one city (or district):
+    refuse the account without a department or with a wider (or no) region."""
+    if user.role != Role.DATA_OFFICER:
+        return
+    region = session.get(Region, user.region_code) if user.region_code else None
+    if user.department_code is None or region is None or region.level == RegionLevel.PROVINCE:
+        raise InputError("users.officer_needs_city", username=user.username)
 
 
 def _check_department(session: Session, department: str | None, actor: str) -> None:
