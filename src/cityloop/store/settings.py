@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     busy_timeout_s: float = 30.0  # how long an SQLite writer waits for another to finish
     hsts: bool = False  # the web app sends Strict-Transport-Security (only behind HTTPS)
+    secure_cookies: bool = False  # session cookie only over HTTPS (set it behind HTTPS)
+    secret_key: str | None = None  # signs session cookies; default: a key kept in data_dir
 
     @property
     def url(self) -> URL:

@@ -11,11 +11,14 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
 
 from cityloop._version import __version__
 from cityloop.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language, use_language
+from cityloop.store import Database
 from cityloop.store.settings import Settings
-from cityloop.web.routes import frameworks, health
+from cityloop.web.auth import session_secret
+from cityloop.web.routes import frameworks, health, session
 
 LANG_COOKIE = "cityloop_lang"
 # Scripts only from our own origin (ECharts and HTMX are vendored), never inline; no framing.
@@ -33,9 +36,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = FastAPI(title="CityLoop", version=__version__, docs_url="/docs", redoc_url=None)
     app.state.settings = settings
+    app.state.db = Database.open(settings)  # builds the engine; connects on first use
     static = Path(str(resources.files("cityloop.web").joinpath("static")))
     app.mount("/static", StaticFiles(directory=static), name="static")
-    for module in (health, frameworks):
+    for module in (health, session, frameworks):
         app.include_router(module.router)
 
     @app.middleware("http")
@@ -56,6 +60,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             response.headers["Strict-Transport-Security"] = "max-age=31536000"
         return response
 
+    # Added last so it runs first: the session is there for everything above.
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret(settings),
+        session_cookie="cityloop_session",
+        max_age=8 * 3600,
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )
     return app
 
 
