@@ -7,13 +7,23 @@ the size class and from the ``groups`` column (city clusters such as 长三角, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import pandas as pd
 
 from cityloop.errors import DataValidationError, Location, Problem
 
-LEVELS = ("province", "city", "district")
+
+class RegionLevel(StrEnum):
+    """The levels of the administrative hierarchy, highest first."""
+
+    PROVINCE = "province"
+    CITY = "city"
+    DISTRICT = "district"
+
+
+LEVELS = tuple(level.value for level in RegionLevel)
 LEVEL_RANK = {level: i for i, level in enumerate(LEVELS)}
 UNIT_COLUMNS = (
     "code",

@@ -29,6 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import DateTime, TypeDecorator
 
 from cityloop.accounts.roles import Role
+from cityloop.datahub.units import RegionLevel
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -71,12 +72,6 @@ def enum_column(kind: type[StrEnum], name: str) -> Enum:
         length=32,
         values_callable=lambda members: [m.value for m in members],
     )
-
-
-class RegionLevel(StrEnum):
-    PROVINCE = "province"
-    CITY = "city"
-    DISTRICT = "district"
 
 
 class OriginKind(StrEnum):

@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 from cityloop.accounts.lockout import DEFAULT_LOCKOUT, LockoutPolicy, LoginState, lock_status
 from cityloop.accounts.lockout import record_attempt as next_login_state
 from cityloop.accounts.roles import Role
+from cityloop.datahub.units import RegionLevel
 from cityloop.errors import InputError
 from cityloop.frameworks import departments as shipped_departments
 from cityloop.store.audit import record_audit, utc_now
-from cityloop.store.models import Department, Region, RegionLevel, User
+from cityloop.store.models import Department, Region, User
 
 ENTITY = "users"
 LOGIN_FAILED = "login_failed"
