@@ -10,9 +10,11 @@ CityLoopError
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic import ValidationError
 
 from cityloop.i18n import t
 
@@ -51,6 +53,20 @@ class Problem:
         where = self.location.render(lang)
         what = t(self.key, lang, **self.params)
         return f"{where}: {what}" if where else what
+
+
+def schema_problems(
+    exc: ValidationError, locate: Callable[[tuple[Any, ...]], Location]
+) -> list[Problem]:
+    """One ``fw.schema`` problem per pydantic error, placed by ``locate(error path)``."""
+    return [
+        Problem(
+            "fw.schema",
+            {"field": ".".join(map(str, err["loc"])), "detail": err["msg"]},
+            locate(tuple(err["loc"])),
+        )
+        for err in exc.errors()
+    ]
 
 
 class CityLoopError(Exception):

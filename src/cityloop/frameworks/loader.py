@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from cityloop.errors import FrameworkError, Location, Problem
+from cityloop.errors import FrameworkError, Location, Problem, schema_problems
 from cityloop.frameworks.schema import FrameworkFile
 from cityloop.frameworks.tree import Framework, compile_framework
 
@@ -195,14 +195,7 @@ def _validate(
     try:
         spec = FrameworkFile.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            Problem(
-                "fw.schema",
-                {"detail": err["msg"], "field": ".".join(map(str, err["loc"]))},
-                locate_error(tuple(err["loc"])),
-            )
-            for err in exc.errors()
-        ]
+        problems = schema_problems(exc, locate_error)
         raise FrameworkError("fw.invalid", problems, file=source) from None
     return compile_framework(spec, source=source, departments=departments(), locate=locate)
 

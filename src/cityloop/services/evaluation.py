@@ -16,7 +16,13 @@ from pydantic import ValidationError
 
 from cityloop.datahub.indicator_table import IndicatorTable, read_values, validate_values
 from cityloop.datahub.units import Units, build_units, read_units
-from cityloop.errors import ConfigError, DataValidationError, Location, Problem
+from cityloop.errors import (
+    ConfigError,
+    DataValidationError,
+    Location,
+    Problem,
+    schema_problems,
+)
 from cityloop.evaluation.config import EvaluationConfig
 from cityloop.evaluation.cube import ValuesCube, build_cube
 from cityloop.evaluation.groups import groups_from_memberships
@@ -89,14 +95,9 @@ def load_config(
     try:
         return EvaluationConfig.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            Problem(
-                "fw.schema",
-                {"field": ".".join(map(str, e["loc"])), "detail": e["msg"]},
-                Location(file=source, column=".".join(map(str, e["loc"]))),
-            )
-            for e in exc.errors()
-        ]
+        problems = schema_problems(
+            exc, lambda loc: Location(file=source, column=".".join(map(str, loc)))
+        )
         raise ConfigError("eval.config_invalid", problems) from None
 
 
