@@ -11,13 +11,15 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from cityloop.store.settings import Settings
-from cityloop.web import create_app
+from tests.store.databases import BACKENDS, new_database_url
+from tests.web.site import PASSWORD, Site, make_site
 
 CHROMIUM = os.environ.get("CITYLOOP_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -34,8 +36,9 @@ SCREENSHOTS = Path(__file__).parent.parent.parent / "docs" / "screenshots"
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(data_dir=tmp_path))) as c:
+def client(site: Site) -> Iterator[TestClient]:
+    """A client of the module's site signed in as a city viewer (read-only dashboards)."""
+    with site.client("viewer") as c:
         yield c
 
 
@@ -45,11 +48,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app served by uvicorn on a free loopback port, for the browser."""
+def serve(app: FastAPI) -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port until the generator is closed."""
     port = free_port()
-    app = create_app(Settings(data_dir=tmp_path_factory.mktemp("web")))
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -65,6 +66,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def server(site: Site) -> Iterator[str]:
+    """The module's populated site served on loopback, for the browser."""
+    yield from serve(site.app)
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
@@ -76,3 +83,28 @@ def browser() -> Iterator[object]:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    """A populated site on each backend, shared by a module's tests: do not change its data
+    (build a fresh one with ``make_site`` for tests that write)."""
+    folder = tmp_path_factory.mktemp(f"site-{request.param}")
+    for url in new_database_url(str(request.param), folder):
+        built = make_site(url, folder)
+        yield built
+        built.db.dispose()
+
+
+def browser_sign_in(browser: Any, server: str, username: str, password: str = PASSWORD) -> Any:
+    """A new Chromium page signed in as ``username`` through the login form."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(f"{server}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert "/login" not in page.url, f"{username} could not sign in"
+    return page

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from cityloop.frameworks import load_framework, shipped_ids
-from tests.web.conftest import SCREENSHOTS
+from tests.web.conftest import SCREENSHOTS, browser_sign_in
 
 
 def test_list_page_shows_every_framework_in_chinese(client: TestClient) -> None:
@@ -55,7 +55,7 @@ def test_security_headers(client: TestClient) -> None:
 
 
 def test_weights_sunburst_renders_in_chromium(server: str, browser: Any) -> None:
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page = browser_sign_in(browser, server, "viewer")
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)

@@ -179,6 +179,23 @@ class Database:
         with self.session() as s:
             return runs.record_run(s, result, user)
 
+    def runs(self, framework_id: str | None = None) -> list[runs.RunRow]:
+        """Stored evaluation runs, newest first."""
+        with self.reader() as s:
+            return runs.list_runs(s, framework_id)
+
+    def run(self, run_id: int) -> runs.RunRow | None:
+        """One stored run; None when unknown."""
+        with self.reader() as s:
+            return runs.get_run(s, run_id)
+
+    def run_scores(
+        self, run_id: int, *, units: list[str] | None = None, max_level: int | None = None
+    ) -> pd.DataFrame:
+        """A run's scores, ranks and stages as a long table; see ``runs.read_run_scores``."""
+        with self.reader() as s:
+            return runs.read_run_scores(s, run_id, units=units, max_level=max_level)
+
     def add_user(
         self,
         *,

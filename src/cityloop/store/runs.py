@@ -4,8 +4,13 @@ scores, overall ranks and stages of every unit, year and node that came out.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
 import numpy as np
 import pandas as pd
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.errors import InputError
@@ -13,7 +18,29 @@ from cityloop.evaluation.result import EvaluationResult
 from cityloop.store.audit import json_safe, record_audit, utc_now
 from cityloop.store.bulk import as_list, insert_rows
 from cityloop.store.frameworks import register_framework
-from cityloop.store.models import EvaluationRun, RunScore, RunStatus, table_of
+from cityloop.store.models import (
+    EvaluationRun,
+    FrameworkVersion,
+    RunScore,
+    RunStatus,
+    table_of,
+)
+
+SCORE_COLUMNS = ("unit", "year", "node", "level", "score", "change", "rank", "ranked", "stage")
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """What a stored run is: its framework version, config, who ran it and when."""
+
+    id: int
+    framework_id: str
+    framework_version: str
+    config: dict[str, Any]
+    data_hash: str
+    warnings: list[str]
+    created_by: str
+    created_at: datetime
 
 
 def record_run(session: Session, result: EvaluationResult, actor: str) -> int:
@@ -82,3 +109,60 @@ def run_scores(result: EvaluationResult) -> pd.DataFrame:
     out["score"] = out["score"].where(np.isfinite(out["score"]))
     out["stage"] = out["stage"].fillna("")
     return out.astype({"rank": "Int64", "of": "Int64"})
+
+
+def _run_query() -> Any:
+    return select(
+        EvaluationRun.id,
+        FrameworkVersion.framework_id,
+        FrameworkVersion.version,
+        EvaluationRun.config,
+        EvaluationRun.data_hash,
+        EvaluationRun.warnings,
+        EvaluationRun.created_by,
+        EvaluationRun.created_at,
+    ).join(FrameworkVersion, FrameworkVersion.id == EvaluationRun.framework_version_id)
+
+
+def list_runs(session: Session, framework_id: str | None = None) -> list[RunRow]:
+    """Stored runs, newest first; only ``framework_id``'s when given."""
+    query = _run_query().order_by(EvaluationRun.id.desc())
+    if framework_id is not None:
+        query = query.where(FrameworkVersion.framework_id == framework_id)
+    return [RunRow(*row) for row in session.execute(query).all()]
+
+
+def get_run(session: Session, run_id: int) -> RunRow | None:
+    """One stored run; None when there is no such run."""
+    row = session.execute(_run_query().where(EvaluationRun.id == run_id)).first()
+    return None if row is None else RunRow(*row)
+
+
+def read_run_scores(
+    session: Session, run_id: int, *, units: list[str] | None = None, max_level: int | None = None
+) -> pd.DataFrame:
+    """A run's scores as a long table (the columns of ``SCORE_COLUMNS``).
+
+    ``units`` limits it to those units, ``max_level`` to nodes at that depth or above (1 =
+    dimensions; the total is level 0); both filters run in SQL.
+    """
+    s = RunScore
+    query = select(*(getattr(s, c) for c in SCORE_COLUMNS)).where(s.run_id == run_id)
+    if units is not None:
+        query = query.where(s.unit.in_(units))
+    if max_level is not None:
+        query = query.where(s.level <= max_level)
+    frame = pd.DataFrame(session.execute(query).all(), columns=list(SCORE_COLUMNS))
+    return frame.astype(
+        {
+            "unit": "string",
+            "year": "int64",
+            "node": "string",
+            "level": "int64",
+            "score": "float64",
+            "change": "float64",
+            "rank": "Int64",
+            "ranked": "Int64",
+            "stage": "string",
+        }
+    )

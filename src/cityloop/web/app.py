@@ -18,6 +18,7 @@ from cityloop.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language, use_l
 from cityloop.store import Database
 from cityloop.store.settings import Settings
 from cityloop.web.auth import session_secret
+from cityloop.web.guard import install_handlers
 from cityloop.web.routes import frameworks, health, session
 
 LANG_COOKIE = "cityloop_lang"
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=static), name="static")
     for module in (health, session, frameworks):
         app.include_router(module.router)
+    install_handlers(app)
 
     @app.middleware("http")
     async def language_and_headers(

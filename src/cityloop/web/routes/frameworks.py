@@ -15,6 +15,7 @@ from cityloop.errors import FrameworkError
 from cityloop.frameworks import Framework, load_framework, shipped_ids
 from cityloop.i18n import pick
 from cityloop.services import frameworks as service
+from cityloop.web.guard import Viewer
 from cityloop.web.templating import render
 
 router = APIRouter()
@@ -31,12 +32,12 @@ def shipped(fid: str) -> Framework:
 
 
 @router.get("/frameworks", response_class=HTMLResponse, include_in_schema=False)
-def frameworks_page(request: Request) -> HTMLResponse:
+def frameworks_page(request: Request, principal: Viewer) -> HTMLResponse:
     return render(request, "frameworks.html", {"frameworks": service.list_frameworks()})
 
 
 @router.get("/frameworks/{fid}", response_class=HTMLResponse, include_in_schema=False)
-def framework_page(request: Request, fid: str) -> HTMLResponse:
+def framework_page(request: Request, principal: Viewer, fid: str) -> HTMLResponse:
     fw = shipped(fid)
     notes = pick(fw.spec.notes.as_dict()) if fw.spec.notes else ""
     return render(
@@ -52,11 +53,11 @@ def framework_page(request: Request, fid: str) -> HTMLResponse:
 
 
 @router.get("/api/frameworks", tags=["frameworks"])
-def frameworks_api() -> list[dict[str, Any]]:
+def frameworks_api(principal: Viewer) -> list[dict[str, Any]]:
     return [asdict(info) for info in service.list_frameworks()]
 
 
 @router.get("/api/frameworks/{fid}", tags=["frameworks"])
-def framework_api(fid: str) -> dict[str, Any]:
+def framework_api(principal: Viewer, fid: str) -> dict[str, Any]:
     fw = shipped(fid)
     return {**asdict(service.describe(fw)), "nodes": fw.nodes_table()}

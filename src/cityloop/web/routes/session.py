@@ -12,12 +12,15 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
+from cityloop.accounts import Role
+from cityloop.datahub.units import RegionLevel
 from cityloop.services.users import authenticate
 from cityloop.web.auth import check_csrf, csrf_token, current_principal, sign_in, sign_out
+from cityloop.web.guard import Viewer
 from cityloop.web.templating import render
 
 router = APIRouter()
-HOME = "/frameworks"
+HOME = "/"
 
 
 class Me(BaseModel):
@@ -28,8 +31,16 @@ class Me(BaseModel):
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-def login_page(request: Request) -> HTMLResponse:
-    return render(request, "login.html", {"csrf": csrf_token(request), "failed": False})
+def login_page(request: Request, next: str = HOME) -> HTMLResponse:
+    context = {"csrf": csrf_token(request), "failed": False, "next": safe_next(next)}
+    return render(request, "login.html", context)
+
+
+def safe_next(target: str) -> str:
+    """Where to go after sign-in: a path on this site only, never another host."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return HOME
+    return target
 
 
 @router.post("/login", include_in_schema=False)
@@ -38,14 +49,21 @@ def login(
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
     csrf_token_field: Annotated[str, Form(alias="csrf_token")] = "",
+    next_field: Annotated[str, Form(alias="next", max_length=2000)] = HOME,
 ) -> Response:
     check_csrf(request, csrf_token_field)
     principal = authenticate(request.app.state.db, username.strip(), password, datetime.now(UTC))
+    target = safe_next(next_field)
     if principal is None:
-        context = {"csrf": csrf_token(request), "failed": True, "username": username}
+        context = {
+            "csrf": csrf_token(request),
+            "failed": True,
+            "username": username,
+            "next": target,
+        }
         return render(request, "login.html", context, status=401)
     sign_in(request, principal)
-    return RedirectResponse(HOME, status_code=303)
+    return RedirectResponse(target, status_code=303)
 
 
 @router.post("/logout", include_in_schema=False)
@@ -55,6 +73,22 @@ def logout(
     check_csrf(request, csrf_token_field)
     sign_out(request)
     return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/", include_in_schema=False)
+def home(request: Request, principal: Viewer) -> Response:
+    """Each role's starting page: an officer's collection list, a city user's city, else the
+    ranking of the regions the user sees."""
+    if principal.role == Role.DATA_OFFICER:
+        return RedirectResponse("/collect", status_code=303)
+    units = request.app.state.db.units() if principal.scope else None
+    if units is not None and principal.scope in units.table.index:
+        row = units.table.loc[principal.scope]
+        if row["level"] == RegionLevel.CITY:
+            return RedirectResponse(f"/cities/{principal.scope}", status_code=303)
+        if row["level"] == RegionLevel.DISTRICT and isinstance(row["parent"], str):
+            return RedirectResponse(f"/cities/{row['parent']}", status_code=303)
+    return RedirectResponse("/ranking", status_code=303)
 
 
 @router.get("/api/me", response_model=Me, tags=["session"])
