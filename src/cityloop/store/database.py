@@ -25,6 +25,7 @@ from cityloop.store import users as user_store
 from cityloop.store.bulk import WriteCounts
 from cityloop.store.frameworks import register_framework, stored_framework
 from cityloop.store.models import Base
+from cityloop.store.runs import RunRow
 from cityloop.store.settings import WRITE_OPTION, Settings, display_url, make_engine
 
 # Key of the PostgreSQL advisory lock every write transaction holds: writers take turns, as
@@ -179,12 +180,12 @@ class Database:
         with self.session() as s:
             return runs.record_run(s, result, user)
 
-    def runs(self, framework_id: str | None = None) -> list[runs.RunRow]:
+    def runs(self, framework_id: str | None = None) -> list[RunRow]:
         """Stored evaluation runs, newest first."""
         with self.reader() as s:
             return runs.list_runs(s, framework_id)
 
-    def run(self, run_id: int) -> runs.RunRow | None:
+    def run(self, run_id: int) -> RunRow | None:
         """One stored run; None when unknown."""
         with self.reader() as s:
             return runs.get_run(s, run_id)
