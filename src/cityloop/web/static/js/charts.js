@@ -1,5 +1,7 @@
 // Render every element with data-chart from the JSON block named by data-source.
 // Inline scripts are forbidden by the page's CSP, so the data travels as application/json.
+// Page scripts add builders: window.cityloopCharts.builders.NAME = function (data, el) { ... }
+// returning an ECharts option; charts render on load and after every HTMX swap.
 (function () {
   "use strict";
   var builders = {
@@ -15,16 +17,18 @@
       };
     }
   };
-  function render() {
-    document.querySelectorAll("[data-chart]").forEach(function (el) {
+  function render(root) {
+    (root || document).querySelectorAll("[data-chart]").forEach(function (el) {
       var build = builders[el.dataset.chart];
       var source = document.getElementById(el.dataset.source);
       if (!build || !source || !window.echarts) { return; }
-      var chart = window.echarts.init(el, null, { renderer: "svg" });
-      chart.setOption(build(JSON.parse(source.textContent)));
+      var chart = window.echarts.getInstanceByDom(el) || window.echarts.init(el, null, { renderer: "svg" });
+      chart.setOption(build(JSON.parse(source.textContent), el), true);
       el.dataset.rendered = "true";
       window.addEventListener("resize", function () { chart.resize(); });
     });
   }
-  document.addEventListener("DOMContentLoaded", render);
+  window.cityloopCharts = { builders: builders, render: render };
+  document.addEventListener("DOMContentLoaded", function () { render(document); });
+  document.addEventListener("htmx:afterSwap", function (e) { render(e.target); });
 })();
