@@ -19,7 +19,7 @@ from cityloop.store import Database
 from cityloop.store.settings import Settings
 from cityloop.web.auth import session_secret
 from cityloop.web.guard import install_handlers
-from cityloop.web.routes import frameworks, health, session
+from cityloop.web.routes import cities, collect, frameworks, health, ranking, runs, session
 
 LANG_COOKIE = "cityloop_lang"
 # Scripts only from our own origin (ECharts and HTMX are vendored), never inline; no framing.
@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = Database.open(settings)  # builds the engine; connects on first use
     static = Path(str(resources.files("cityloop.web").joinpath("static")))
     app.mount("/static", StaticFiles(directory=static), name="static")
-    for module in (health, session, frameworks):
+    for module in (health, session, frameworks, cities, ranking, collect, runs):
         app.include_router(module.router)
     install_handlers(app)
 

@@ -1,0 +1,12 @@
+"""Placeholder for the collect commands (being written).
+
+Replaced by the real commands of issue 3.
+"""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the collect commands to ``app`` (none yet)."""

@@ -1,0 +1,10 @@
+"""Placeholder router for the ranking pages (being written).
+
+Replaced by the real routes of issue 3.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
