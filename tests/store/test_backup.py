@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 import cityloop
+from cityloop.collection import deadline_moment
 from cityloop.datahub.indicator_table import validate_values
 from cityloop.errors import CityLoopError, InputError
 from cityloop.frameworks import Framework, load_framework
@@ -44,6 +46,9 @@ def fill(db: Database, mini: Framework, demo: Demo) -> None:
             )
         )
         s.add(Department(code="local_office", name_zh="本地办公室", name_en=""))
+    due = deadline_moment(date(2026, 6, 30))
+    round_id = db.open_round("mini", 2026, due, note="第一轮", actor="alice").id
+    db.add_reminder(round_id, "data_bureau", "110100", message="请报送", actor="bob")
 
 
 @pytest.fixture
@@ -204,7 +209,7 @@ def test_a_damaged_backup_is_refused_and_changes_nothing(
     assert [p.key for p in err.value.problems] == [key]
     assert str(bad) in err.value.render("zh-CN")
     assert set(other_empty.row_counts().values()) == {0}
-    assert other_empty.revision() == "0003"
+    assert other_empty.revision() == "0004"
 
 
 def test_a_checksum_mismatch_is_caught_even_when_every_line_parses(

@@ -43,10 +43,13 @@ class Site:
     accounts: dict[str, Role] = field(default_factory=dict)
 
     def client(self, username: str | None = None) -> TestClient:
-        """A client for the app, signed in as ``username`` (anonymous when None)."""
+        """A client for the app, signed in as ``username`` (anonymous when None); a signed-in
+        client sends the session's CSRF token with every request, as a script would for the
+        API's writes (tests of a missing token pass their own header)."""
         client = TestClient(self.app)
         if username is not None:
             assert sign_in(client, username) == 303, f"{username} could not sign in"
+            client.headers["X-CSRF-Token"] = client.get("/api/me").json()["csrf_token"]
         return client
 
 

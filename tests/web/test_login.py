@@ -85,3 +85,14 @@ def test_placeholder_secret_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError):
         create_app(Settings(data_dir=tmp_path, secret_key="changeme"))
+
+
+def test_api_writes_need_the_session_token_in_a_header(app_client: TestClient) -> None:
+    sign_in(app_client)
+    token = app_client.get("/api/me").json()["csrf_token"]
+    body = {"children": ["a", "b"], "matrix": [[1, 3], [1 / 3, 1]]}
+    assert app_client.post("/api/ahp/consistency", json=body).status_code == 403
+    forged = {"X-CSRF-Token": "forged"}
+    assert app_client.post("/api/ahp/consistency", json=body, headers=forged).status_code == 403
+    good = {"X-CSRF-Token": token}
+    assert app_client.post("/api/ahp/consistency", json=body, headers=good).status_code == 200

@@ -20,7 +20,7 @@ from cityloop.datahub.units import Units
 from cityloop.errors import CityLoopError
 from cityloop.evaluation.result import EvaluationResult
 from cityloop.frameworks import Framework
-from cityloop.store import migrate, regions, runs, values
+from cityloop.store import collection, migrate, regions, runs, values
 from cityloop.store import users as user_store
 from cityloop.store.bulk import WriteCounts
 from cityloop.store.frameworks import register_framework, stored_framework
@@ -197,6 +197,15 @@ class Database:
         with self.reader() as s:
             return runs.read_run_scores(s, run_id, units=units, max_level=max_level)
 
+    # -- evaluation runs: frameworks a run can evaluate (runs pages) ---------------------------
+
+    def frameworks_with_values(self) -> list[tuple[str, str, str]]:
+        """(id, Chinese title, English title) of the frameworks that have stored values."""
+        with self.reader() as s:
+            return runs.frameworks_with_values(s)
+
+    # -- end of the runs pages' block ------------------------------------------------------------
+
     def add_user(
         self,
         *,
@@ -272,3 +281,45 @@ class Database:
         """Apply one login attempt to the account's lockout state; return the new state."""
         with self.session() as s:
             return user_store.record_login(s, username, succeeded, now, actor, policy)
+
+    # -- collection rounds and reminders (data collection pages) -------------------------------
+
+    def open_round(
+        self, framework_id: str, year: int, deadline: datetime, *, note: str = "", actor: str
+    ) -> collection.RoundRow:
+        """Open a collection round for a stored framework and year (one per pair)."""
+        with self.session() as s:
+            return collection.open_round(s, framework_id, year, deadline, note, actor)
+
+    def rounds(self, framework_id: str | None = None) -> list[collection.RoundRow]:
+        """Collection rounds, newest year first."""
+        with self.reader() as s:
+            return collection.list_rounds(s, framework_id)
+
+    def round(self, round_id: int) -> collection.RoundRow | None:
+        """One collection round; None when unknown."""
+        with self.reader() as s:
+            return collection.get_round(s, round_id)
+
+    def add_reminder(
+        self, round_id: int, department: str, unit: str | None, *, message: str = "", actor: str
+    ) -> collection.ReminderRow:
+        """Record a reminder (催报) to a department about a round."""
+        with self.session() as s:
+            return collection.add_reminder(s, round_id, department, unit, message, actor)
+
+    def reminders(
+        self, round_id: int, department: str | None = None
+    ) -> list[collection.ReminderRow]:
+        """A round's reminders, newest first."""
+        with self.reader() as s:
+            return collection.list_reminders(s, round_id, department)
+
+    def round_cells(
+        self, framework_id: str, year: int, units: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """Stored values of one year with who entered them; see ``collection.round_cells``."""
+        with self.reader() as s:
+            return collection.round_cells(s, framework_id, year, units)
+
+    # -- end of the collection block -----------------------------------------------------------

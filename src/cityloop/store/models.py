@@ -281,3 +281,40 @@ class AuditEntry(Base):
     entity_id: Mapped[str] = mapped_column(String(200))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+
+
+# -- 0004: collection rounds ----------------------------------------------------------------------
+
+
+class CollectionRound(Base):
+    """A call for one framework's values of one year, due by a deadline (数据征集轮次).
+
+    ``deadline`` is the deadline day stored as its first moment in China Standard Time: a
+    time column keeps the backups canonical (UTC ISO 8601) on both databases.
+    """
+
+    __tablename__ = "collection_rounds"
+    __table_args__ = (UniqueConstraint("framework_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    framework_id: Mapped[str] = mapped_column(ForeignKey("frameworks.id"))
+    year: Mapped[int]
+    deadline: Mapped[datetime]
+    note: Mapped[str] = mapped_column(Text, default="")
+    opened_by: Mapped[str] = mapped_column(String(CODE))
+    opened_at: Mapped[datetime]
+
+
+class CollectionReminder(Base):
+    """A reminder (催报) sent to a department about a round, for one region or (null) all."""
+
+    __tablename__ = "collection_reminders"
+    __table_args__ = (Index(None, "round_id", "department_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("collection_rounds.id"))
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    unit_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
+    message: Mapped[str] = mapped_column(Text, default="")
+    sent_by: Mapped[str] = mapped_column(String(CODE))
+    sent_at: Mapped[datetime]

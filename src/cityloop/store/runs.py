@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from cityloop.errors import InputError
@@ -20,7 +20,9 @@ from cityloop.store.bulk import as_list, insert_rows
 from cityloop.store.frameworks import register_framework
 from cityloop.store.models import (
     EvaluationRun,
+    FrameworkRecord,
     FrameworkVersion,
+    IndicatorValue,
     RunScore,
     RunStatus,
     table_of,
@@ -166,3 +168,15 @@ def read_run_scores(
             "stage": "string",
         }
     )
+
+
+def frameworks_with_values(session: Session) -> list[tuple[str, str, str]]:
+    """(id, Chinese title, English title) of every framework that has stored values, by id:
+    the frameworks a run can evaluate."""
+    has_values = exists().where(IndicatorValue.framework_id == FrameworkRecord.id)
+    query = (
+        select(FrameworkRecord.id, FrameworkRecord.title_zh, FrameworkRecord.title_en)
+        .where(has_values)
+        .order_by(FrameworkRecord.id)
+    )
+    return [(str(i), str(zh), str(en)) for i, zh, en in session.execute(query).all()]

@@ -10,14 +10,15 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from cityloop._version import __version__
-from cityloop.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language, use_language
+from cityloop.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language, t, use_language
 from cityloop.store import Database
 from cityloop.store.settings import Settings
-from cityloop.web.auth import session_secret
+from cityloop.web.auth import CSRF_HEADER, api_csrf_ok, session_secret
 from cityloop.web.guard import install_handlers
 from cityloop.web.routes import cities, collect, frameworks, health, ranking, runs, session
 
@@ -51,7 +52,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lang = request_language(request)
         request.state.lang = lang
         with use_language(lang):
-            response = await call_next(request)
+            if request.url.path.startswith("/api/") and not api_csrf_ok(request):
+                response: Response = JSONResponse(
+                    {"detail": t("web.csrf_header_missing", header=CSRF_HEADER)}, status_code=403
+                )
+            else:
+                response = await call_next(request)
         if "lang" in request.query_params:
             response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY

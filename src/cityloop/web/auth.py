@@ -22,6 +22,8 @@ SECRET_FILE = "session-secret.key"
 MIN_SECRET_LENGTH = 32
 PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "please-change", "xxx"})
 CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def session_secret(settings: Settings) -> str:
@@ -62,6 +64,25 @@ def check_csrf(request: Request, submitted: str | None) -> None:
         or not hmac.compare_digest(expected, submitted)
     ):
         raise HTTPException(status_code=403, detail="CSRF token missing or wrong")
+
+
+def api_csrf_ok(request: Request) -> bool:
+    """Whether a JSON API request may go on: safe methods and anonymous requests always (the
+    route then answers 401); a signed-in session's POST/PUT/DELETE only with the session's
+    token in the ``X-CSRF-Token`` header.
+
+    Another site can make the browser send our cookie but can neither read the token nor set
+    a custom header without a CORS preflight, which CityLoop never grants.
+    """
+    if request.method in SAFE_METHODS or not isinstance(request.session.get("user"), str):
+        return True
+    expected = request.session.get(CSRF_FIELD)
+    submitted = request.headers.get(CSRF_HEADER)
+    return (
+        isinstance(expected, str)
+        and bool(submitted)
+        and hmac.compare_digest(expected, str(submitted))
+    )
 
 
 def current_principal(request: Request) -> Principal | None:

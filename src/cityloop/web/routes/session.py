@@ -28,6 +28,7 @@ class Me(BaseModel):
     role: str
     scope: str | None
     department: str | None
+    csrf_token: str  # send it back in the X-CSRF-Token header of API POSTs
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
@@ -101,4 +102,5 @@ def me(request: Request) -> Me:
         role=principal.role.value,
         scope=principal.scope,
         department=principal.department,
+        csrf_token=csrf_token(request),
     )

@@ -1,0 +1,169 @@
+"""Every route × every role (and nobody signed in): allowed or forbidden as the table says.
+
+``ROUTES`` names, for each route of the app, the action it needs (None: public). A route added
+to the app without a row here fails ``test_every_route_is_in_the_matrix``; a route that lets in
+a role the permission table does not grant fails the matrix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from starlette.routing import BaseRoute
+
+from cityloop.accounts import PERMISSIONS, Action, Role
+from tests.web.site import Site, csrf_of
+
+ROLE_USERS = {
+    Role.ADMINISTRATOR: "admin",
+    Role.EVALUATOR: "analyst",
+    Role.DATA_OFFICER: "officer",
+    Role.PROJECT_MANAGER: "manager",
+    Role.VIEWER: "viewer",
+}
+
+
+@dataclass(frozen=True)
+class RouteRule:
+    """A route, the action it needs, and whether it is about one unit ({code} in the path)."""
+
+    method: str
+    path: str
+    action: Action | None
+    unit_bound: bool = False
+    query: str = ""  # what a permitted request needs besides the path, with {run_id}
+
+
+V, VV, EV, UV = Action.VIEW_DASHBOARD, Action.VIEW_VALUES, Action.ENTER_VALUES, Action.UPLOAD_VALUES
+RE, VR, EX = Action.RUN_EVALUATION, Action.VIEW_RUNS, Action.EXPORT_RESULTS
+ROUTES = [
+    RouteRule("GET", "/healthz", None),
+    RouteRule("GET", "/login", None),
+    RouteRule("POST", "/login", None),
+    RouteRule("POST", "/logout", None),
+    RouteRule("GET", "/api/me", None),
+    RouteRule("GET", "/", V),
+    RouteRule("GET", "/frameworks", V),
+    RouteRule("GET", "/frameworks/{fid}", V),
+    RouteRule("GET", "/api/frameworks", V),
+    RouteRule("GET", "/api/frameworks/{fid}", V),
+    # dashboards
+    RouteRule("GET", "/cities/{code}", V, unit_bound=True),
+    RouteRule("GET", "/api/cities/{code}/overview", V, unit_bound=True),
+    RouteRule("GET", "/ranking", V),
+    RouteRule("GET", "/api/ranking", V),
+    # evaluation runs
+    RouteRule("GET", "/runs", VR),
+    RouteRule("POST", "/runs", RE),
+    RouteRule("GET", "/runs/ahp", RE, query="framework=gbt33356-2016"),
+    RouteRule("POST", "/runs/ahp", RE),
+    RouteRule("GET", "/runs/compare", VR, query="a={run_id}&b={run_id}"),
+    RouteRule("GET", "/runs/{run_id}", VR),
+    RouteRule("GET", "/runs/{run_id}/results.xlsx", EX),
+    RouteRule("GET", "/api/runs", VR),
+    RouteRule("POST", "/api/runs", RE),
+    RouteRule("POST", "/api/ahp/consistency", RE),
+    RouteRule("GET", "/api/runs/compare", VR, query="a={run_id}&b={run_id}"),
+    RouteRule("GET", "/api/runs/{run_id}", VR),
+    # data collection
+    RouteRule("GET", "/collect", VV),
+    RouteRule("GET", "/collect/missing", VV),
+    RouteRule("GET", "/collect/template.xlsx", UV),
+    RouteRule("POST", "/collect/values", EV),
+    RouteRule("POST", "/collect/upload", UV),
+    RouteRule("POST", "/collect/remind", RE),
+    RouteRule("GET", "/api/collection/rounds", VV),
+    RouteRule("POST", "/api/collection/rounds", Action.MANAGE_FRAMEWORKS),
+    RouteRule("GET", "/api/collection/status", VV),
+    RouteRule("GET", "/api/collection/owed", VV),
+    RouteRule("POST", "/api/collection/values", EV),
+    RouteRule("POST", "/api/collection/upload", UV),
+    RouteRule("POST", "/api/collection/reminders", RE),
+]
+
+
+def api_routes(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(method, path) of every APIRoute, looking into included routers (FastAPI ≥ 0.16x keeps
+    them as wrappers around the original router)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield from ((method, prefix + route.path) for method in route.methods)
+        elif (inner := getattr(route, "original_router", None)) is not None:
+            yield from api_routes(inner.routes, prefix + route.include_context.prefix)
+
+
+def app_routes(site: Site) -> set[tuple[str, str]]:
+    return set(api_routes(site.app.routes))
+
+
+def test_every_route_is_in_the_matrix(site: Site) -> None:
+    assert app_routes(site) == {(r.method, r.path) for r in ROUTES}
+
+
+def concrete(rule: RouteRule, site: Site, city: str) -> str:
+    url = rule.path + (f"?{rule.query}" if rule.query else "")
+    return (
+        url.replace("{fid}", "gbt33356-2016")
+        .replace("{code}", city)
+        .replace("{run_id}", str(site.run_id))
+    )
+
+
+def call(client: TestClient, rule: RouteRule, url: str) -> int:
+    if rule.method == "GET":
+        return client.get(url, follow_redirects=False).status_code
+    # A valid CSRF token, so that the permission check is what answers, not the token check.
+    token = csrf_of(client)
+    headers = {"X-CSRF-Token": token}
+    response = client.request(
+        rule.method, url, data={"csrf_token": token}, headers=headers, follow_redirects=False
+    )
+    return response.status_code
+
+
+PROTECTED = [r for r in ROUTES if r.action is not None]
+
+
+@pytest.mark.parametrize("rule", PROTECTED, ids=lambda r: f"{r.method} {r.path}")
+def test_nobody_signed_in_is_sent_to_sign_in(site: Site, rule: RouteRule) -> None:
+    with site.client() as anonymous:
+        response = anonymous.request(
+            rule.method, concrete(rule, site, site.city), follow_redirects=False
+        )
+    if rule.path.startswith("/api/"):
+        assert response.status_code == 401
+    else:
+        assert response.status_code in (303, 401)
+        if response.status_code == 303:
+            assert response.headers["location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize("role", list(Role), ids=str)
+def test_each_role_reaches_exactly_what_it_may(site: Site, role: Role) -> None:
+    wrong: list[str] = []
+    with site.client(ROLE_USERS[role]) as client:
+        for rule in PROTECTED:
+            status = call(client, rule, concrete(rule, site, site.city))
+            allowed = rule.action in PERMISSIONS[role]
+            # A user in another province than site.city (the analyst and the manager work in
+            # its province; admin everywhere; officer and viewer in that very city).
+            if allowed and status in (401, 403):
+                wrong.append(f"{rule.method} {rule.path}: {status}, expected access")
+            if not allowed and status != 403:
+                wrong.append(f"{rule.method} {rule.path}: {status}, expected 403")
+    assert wrong == []
+
+
+UNIT_ROUTES = [r for r in ROUTES if r.unit_bound]
+
+
+@pytest.mark.parametrize("rule", UNIT_ROUTES, ids=lambda r: f"{r.method} {r.path}")
+def test_a_unit_outside_the_users_regions_is_forbidden(site: Site, rule: RouteRule) -> None:
+    with site.client("outsider") as outsider:
+        assert call(outsider, rule, concrete(rule, site, site.city)) == 403
+        own = call(outsider, rule, concrete(rule, site, site.other_city))
+        assert own not in (401, 403) or rule.action not in PERMISSIONS[Role.VIEWER]
