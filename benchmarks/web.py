@@ -1,10 +1,10 @@
 """Benchmark: latency of the city overview page and the ranking API under concurrent clients.
 
-Run: .venv/bin/python benchmarks/web.py [--cities 300 --clients 20 --requests 2000] [--write]
-Builds a SQLite database of the demo panel in a temporary folder, runs one evaluation, serves
-the app with uvicorn (one worker, loopback) in a subprocess and signs in ``--clients`` httpx
-clients that each send their next request when the last one is answered. ``--write`` adds the
-figures to docs/benchmarks.md.
+Run: .venv/bin/python benchmarks/web.py [--cities 300 --clients 20 --requests 2000 --workers 2]
+[--write]. Builds a SQLite database of the demo panel in a temporary folder, runs one
+evaluation, serves the app with ``cityloop serve`` (loopback) in a subprocess and signs in
+``--clients`` httpx clients that each send their next request when the last one is answered.
+``--write`` adds the figures to docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -35,10 +35,7 @@ from cityloop.store import Database, Settings
 FRAMEWORK = "gbt33356-2016"
 PASSWORD = "Zhihui-Chengshi-2026"
 DOCS = Path(__file__).parent.parent / "docs" / "benchmarks.md"
-SERVER = (
-    "import sys, uvicorn; from cityloop.web import create_app; "
-    "uvicorn.run(create_app(), host='127.0.0.1', port=int(sys.argv[1]), log_level='warning')"
-)
+CLI = Path(sys.executable).parent / "cityloop"  # served as `scripts/run` serves it
 
 
 def build(folder: Path, cities: int) -> tuple[str, list[str]]:
@@ -59,12 +56,13 @@ def build(folder: Path, cities: int) -> tuple[str, list[str]]:
     return url, codes
 
 
-def serve(url: str, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+def serve(url: str, folder: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     env = {**os.environ, "CITYLOOP_DATABASE_URL": url, "CITYLOOP_DATA_DIR": str(folder)}
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], env=env)
+    command = [str(CLI), "serve", "--port", str(port), "--workers", str(workers)]
+    proc = subprocess.Popen(command, env=env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -133,12 +131,13 @@ def main() -> None:
     parser.add_argument("--cities", type=int, default=300)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=2, help="server processes (cityloop serve)")
     parser.add_argument("--write", action="store_true", help="add the figures to benchmarks.md")
     args = parser.parse_args()
     rng = random.Random(20261201)
     with tempfile.TemporaryDirectory() as tmp:
         url, codes = build(Path(tmp), args.cities)
-        proc, base = serve(url, Path(tmp))
+        proc, base = serve(url, Path(tmp), args.workers)
         try:
             clients = [signed_in(base) for _ in range(args.clients)]
             targets = {
@@ -151,7 +150,7 @@ def main() -> None:
                 results[name] = load(clients, path, args.requests)
         finally:
             proc.terminate()
-            proc.wait(timeout=30)
+            proc.wait(timeout=60)
     rows = [
         f"| {name} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['rps']:.0f} |"
         for name, r in results.items()
@@ -167,15 +166,16 @@ def write_docs(table: str, args: argparse.Namespace, cities: int) -> None:
     machine = f"{os.cpu_count()} cores (`nproc` {os.cpu_count()}), {cpu_model()}"
     command = (
         f".venv/bin/python benchmarks/web.py --cities {args.cities} --clients {args.clients} "
-        f"--requests {args.requests} --write"
+        f"--requests {args.requests} --workers {args.workers} --write"
     )
     section = f"""
 ## Web dashboards — `benchmarks/web.py`
 
-{cities} demo cities × 5 years on SQLite, one evaluation run; the app served by uvicorn (one
-worker) on loopback; {args.clients} signed-in clients, each sending its next request when the
-last is answered; {args.requests} requests per row after 200 of warm-up. City pages are for
-random cities. Target: p95 under 200 ms.
+{cities} demo cities × 5 years on SQLite, one evaluation run; the app served on loopback by
+`cityloop serve --workers {args.workers}` (uvicorn, as `scripts/run` serves it);
+{args.clients} signed-in clients, each sending its next request when the last is answered;
+{args.requests} requests per row after 200 of warm-up. City pages are for random cities.
+Target: p95 under 200 ms.
 
 {table}
 

@@ -4,12 +4,17 @@ privacy of the best city, and the radar and trend charts rendered in Chromium.""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from fastapi import HTTPException, Request
 
+from cityloop.accounts import Action, Principal, Role
 from cityloop.evaluation.result import TOTAL
-from cityloop.services import dashboard
+from cityloop.services import dashboard_cache
+from cityloop.store import Database, Settings
+from cityloop.web import guard
 from tests.store.databases import new_database_url
 from tests.web.conftest import SCREENSHOTS, browser_sign_in
 from tests.web.site import Site, make_site
@@ -107,8 +112,27 @@ def test_no_run_yet_is_a_friendly_page(tmp_path: Path) -> None:
 
 
 def test_run_is_cached_once(site: Site) -> None:
-    view = dashboard.run_view(site.db, site.run_id, None)
-    assert dashboard.run_view(site.db, site.run_id, None) is view
+    view = dashboard_cache.run_view(site.db, site.run_id, None)
+    assert dashboard_cache.run_view(site.db, site.run_id, None) is view
+
+
+def test_guard_reads_the_cached_regions_of_each_database(site: Site, tmp_path: Path) -> None:
+    def request(db: Database) -> Request:
+        return Request({"type": "http", "app": SimpleNamespace(state=SimpleNamespace(db=db))})
+
+    viewer = Principal(username="v", role=Role.VIEWER, scope=site.city)
+    units = guard.authorise_unit(request(site.db), viewer, Action.VIEW_DASHBOARD, site.city)
+    assert units is dashboard_cache.regions(site.db).units
+    # Another database without regions (its own URL: a new file, a new PostgreSQL database)
+    # is not answered from the site's cached regions.
+    for url in new_database_url(site.db.engine.dialect.name, tmp_path):
+        empty = Database.open(Settings(database_url=url))
+        empty.upgrade()
+        assert empty.url != site.db.url
+        with pytest.raises(HTTPException) as refused:
+            guard.authorise_unit(request(empty), viewer, Action.VIEW_DASHBOARD, site.city)
+        empty.dispose()
+    assert refused.value.status_code == 404
 
 
 def chart_option(page: Any, element: str) -> Any:

@@ -1,6 +1,7 @@
 """``cityloop overview city|ranking``: the city overview and the ranking as Rich tables.
 
-Thin adapter over ``cityloop.services.dashboard``, reading the configured database.
+Thin adapter over ``cityloop.services.dashboard`` and ``dashboard_ranking``, reading the
+configured database.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from rich.table import Table
 
 from cityloop.cli.common import console, guarded
 from cityloop.i18n import t
-from cityloop.services import dashboard as service
-from cityloop.services import store
+from cityloop.services import dashboard, dashboard_ranking, store
 
 overview_app = typer.Typer(help=t("dash.cli.help"), no_args_is_help=True)
 
@@ -42,7 +42,7 @@ def city_cmd(
 ) -> None:
     with guarded():
         db = store.open_database()
-        o = service.city_overview(db, code, None, run_id=run, framework=framework, year=year)
+        o = dashboard.city_overview(db, code, None, run_id=run, framework=framework, year=year)
     console.print(f"[bold]{t('dash.city.title', name=o.name)}[/]")
     console.print(t("dash.run_info", run=o.run_id, framework=o.framework_title, year=o.year))
     head = Table(show_header=False)
@@ -94,10 +94,10 @@ def ranking_cmd(
     framework: FrameworkOption = None,
     year: YearOption = None,
 ) -> None:
-    query = service.RankingQuery(province=province, cluster=cluster)
+    query = dashboard_ranking.RankingQuery(province=province, cluster=cluster)
     with guarded():
         db = store.open_database()
-        r = service.ranking(db, None, query, run_id=run, framework=framework, year=year)
+        r = dashboard_ranking.ranking(db, None, query, run_id=run, framework=framework, year=year)
     table = Table(
         title=t("dash.run_info", run=r.run_id, framework=r.framework_title, year=r.year),
         caption=t("dash.ranking.count", shown=min(top, len(r.rows)), visible=len(r.rows)),

@@ -5,6 +5,7 @@ Thin adapters over ``cityloop.services.site`` and ``cityloop.web.create_app``.
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -18,6 +19,8 @@ from cityloop.services.site import prepare_demo_site
 from cityloop.services.store import open_database
 from cityloop.store import Settings
 from cityloop.web import create_app
+
+DEFAULT_WORKERS = min(os.cpu_count() or 1, 4)
 
 
 def register(app: typer.Typer) -> None:
@@ -47,8 +50,22 @@ def demo_site_cmd(
 def serve_cmd(
     host: Annotated[str, typer.Option("--host", help=t("cli.serve.opt_host"))] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help=t("cli.serve.opt_port"))] = 8000,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=64, help=t("cli.serve.opt_workers"))
+    ] = DEFAULT_WORKERS,
 ) -> None:
     with guarded():
-        app = create_app(Settings())
+        settings = Settings()
+        create_app(settings)  # fails here, once, on a bad setting; makes the session key
     console.print(t("cli.serve.address", address=f"http://{host}:{port}/"), soft_wrap=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+    # Worker processes build their own app from the same environment; one process per core
+    # because a request's Python work holds the GIL.
+    uvicorn.run(
+        "cityloop.web:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        proxy_headers=False,
+    )

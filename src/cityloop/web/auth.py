@@ -39,10 +39,21 @@ def session_secret(settings: Settings) -> str:
         return key
     path = Path(settings.data_dir) / SECRET_FILE
     if not path.exists():
+        # Written whole to a private name, then linked into place: several worker processes
+        # starting at once agree on the first key, and none reads a half-written file.
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        private = path.with_name(f".{SECRET_FILE}.{os.getpid()}")
+        fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="ascii") as handle:
             handle.write(secrets.token_urlsafe(48))
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(private, path)
+        except FileExistsError:
+            pass  # another process was first: its key is the one
+        finally:
+            private.unlink()
     return path.read_text(encoding="ascii").strip()
 
 

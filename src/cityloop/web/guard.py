@@ -16,6 +16,7 @@ from cityloop.accounts import AccessDenied, Action, Principal, authorise, can
 from cityloop.datahub.units import Units
 from cityloop.errors import CityLoopError
 from cityloop.i18n import t
+from cityloop.services.dashboard_cache import NoRunError, regions
 from cityloop.store import Database
 from cityloop.web.auth import current_principal
 from cityloop.web.templating import render
@@ -54,12 +55,17 @@ Viewer = Annotated[Principal, allowed(Action.VIEW_DASHBOARD)]
 
 
 def units_of(request: Request) -> Units:
-    """The stored regions; 404 when none are loaded yet."""
+    """The stored regions; 404 when none are loaded yet.
+
+    They come from the dashboards' cache (``cityloop.services.dashboard_cache.regions``), which
+    re-reads them after at most ``FRESH_SECONDS``: reading them per request would cost more
+    than a dashboard page. A region added or moved is seen that much later.
+    """
     db: Database = request.app.state.db
-    units = db.units()
-    if units is None:
-        raise HTTPException(status_code=404, detail=t("web.no_regions"))
-    return units
+    try:
+        return regions(db).units
+    except NoRunError:
+        raise HTTPException(status_code=404, detail=t("web.no_regions")) from None
 
 
 def authorise_unit(request: Request, principal: Principal, action: Action, unit: str) -> Units:

@@ -5,31 +5,21 @@ Both call ``cityloop.services.dashboard.city_overview``; the page's charts read 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from cityloop.accounts import Action, Principal, authorise
+from cityloop.accounts import Action, Principal
 from cityloop.i18n import t
 from cityloop.services import dashboard as service
-from cityloop.services.dashboard import CityOverview, NoRunError
-from cityloop.store import Database
-from cityloop.web.guard import Viewer
+from cityloop.services.dashboard import CityOverview
+from cityloop.services.dashboard_cache import NoRunError
+from cityloop.web.guard import Viewer, authorise_unit
 from cityloop.web.templating import render
 
 router = APIRouter()
-# The routes are ``async``: their work is CPU-bound on cached, shared pandas tables, which one
-# event-loop thread reads safely (pandas builds some indexes lazily) and without thread hops.
-
-
-def authorise_city(request: Request, principal: Principal, code: str) -> None:
-    """``guard.authorise_unit`` on the dashboards' cached regions: 404 for an unknown code,
-    403 for a city outside the user's regions (reading the regions per request costs more
-    than the rest of the page)."""
-    db: Database = request.app.state.db
-    units = service.regions(db).units
-    if code not in units.table.index:
-        raise HTTPException(status_code=404, detail=t("web.unknown_unit", unit=code))
-    authorise(principal, Action.VIEW_DASHBOARD, unit=code, units=units)
+# The routes are ``async``: with a run's tables cached, a request reads no database (the run,
+# the regions and the raw values are re-read at most every few seconds) and its CPU work is
+# short, so it runs on the event loop without a hop to the thread pool.
 
 
 def overview_of(
@@ -40,7 +30,7 @@ def overview_of(
     framework: str | None,
     year: int | None,
 ) -> CityOverview:
-    authorise_city(request, principal, code)
+    authorise_unit(request, principal, Action.VIEW_DASHBOARD, code)
     return service.city_overview(
         request.app.state.db, code, principal.scope, run_id=run, framework=framework, year=year
     )

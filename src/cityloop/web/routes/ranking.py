@@ -1,5 +1,5 @@
 """The province/cluster overview: page ``/ranking`` (HTMX re-fetches its results on a sort or a
-filter) and API ``/api/ranking``; both call ``cityloop.services.dashboard.ranking``.
+filter) and API ``/api/ranking``; both call ``cityloop.services.dashboard_ranking.ranking``.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from cityloop.i18n import t
-from cityloop.services import dashboard as service
-from cityloop.services.dashboard import NoRunError, Ranking, RankingQuery
+from cityloop.services import dashboard_ranking as service
+from cityloop.services.dashboard_cache import NoRunError
+from cityloop.services.dashboard_ranking import Ranking, RankingQuery
 from cityloop.web.guard import Viewer
 from cityloop.web.templating import render
 
