@@ -15,7 +15,10 @@ KEY_CALL = re.compile(
     r"""(?:\bt|Problem|Error|MethodError|ConfigError|DataValidationError|FrameworkError)\(\s*"""
     r"""["']([a-z_]+\.[a-z0-9_.]+)["']"""
 )
-KEY_AREAS = "eval|norm|values|template|units|table|fw|ahp|weights|demo|cli|accounts|role|web|dash|collect|runs"
+KEY_AREAS = (
+    "eval|norm|values|template|units|table|fw|ahp|weights|demo|cli|accounts|role"
+    "|web|dash|collect|runs"
+)
 KEY_LITERAL = re.compile(rf"""["']((?:{KEY_AREAS})\.[a-z0-9_.]+)["']""")
 
 
