@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cityloop.datahub.units import build_units
-from cityloop.errors import ConfigError, MethodError
+from cityloop.errors import ConfigError, InputError, MethodError
 from cityloop.evaluation.config import EvaluationConfig
 from cityloop.evaluation.cube import ValuesCube, build_cube
 from cityloop.evaluation.groups import groups_from_memberships
@@ -193,9 +193,18 @@ def test_raising_a_higher_is_better_value_never_lowers_the_units_score(
 def test_weights_of_every_node_sum_to_one(rows: list[list[float]], method: str) -> None:
     fw = load_framework(MINI)
     cube = cube_of({f"U{i}": r for i, r in enumerate(rows)}, fw)
+    if np.isnan(cube.values).all():  # nothing to weigh: refused, see the test below
+        return
     r = evaluate_cube(cube, fw, EvaluationConfig(weights={"method": method}, min_coverage=0.0))
     parent = np.where(fw.parent < 0, fw.n_nodes, fw.parent)
     sums = np.bincount(parent, weights=r.weight[:-1], minlength=fw.n_nodes + 1)
     has_children = np.bincount(parent, minlength=fw.n_nodes + 1) > 0
     np.testing.assert_allclose(sums[has_children], 1.0, atol=1e-9)
     assert np.all(r.weight >= 0)
+
+
+def test_a_cube_without_any_value_is_refused_clearly() -> None:
+    fw = load_framework(MINI)
+    cube = cube_of({f"U{i}": [NAN] * 5 for i in range(3)}, fw)
+    with pytest.raises(InputError, match="没有任何"):
+        evaluate_cube(cube, fw, EvaluationConfig(min_coverage=0.0))

@@ -17,7 +17,7 @@ import numpy.typing as npt
 from scipy import stats
 
 from cityloop._version import __version__
-from cityloop.errors import ConfigError, MethodError, Problem
+from cityloop.errors import ConfigError, InputError, MethodError, Problem
 from cityloop.evaluation import weights as weighting
 from cityloop.evaluation.aggregate import TreeShape, aggregate_tree
 from cityloop.evaluation.config import EvaluationConfig, WeightMethod
@@ -160,6 +160,8 @@ def prepare(
     filled, imputed = impute(x, list(config.imputation), group_ids)
     kept = coverage(filled) >= config.min_coverage
     kept &= raw_cov > 0
+    if not kept.any():  # every later step needs at least one unit-year with values
+        raise InputError("eval.nothing_to_evaluate", min_coverage=config.min_coverage)
     filled = np.where(kept[:, :, None], filled, np.nan)
     imputed &= kept[:, :, None]
     treated, report = treat_outliers(
