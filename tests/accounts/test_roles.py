@@ -23,6 +23,7 @@ EXPECTED: dict[Action, tuple[bool, bool, bool, bool, bool]] = {
     Action.ENTER_VALUES: (True, False, True, False, False),
     Action.UPLOAD_VALUES: (True, False, True, False, False),
     Action.RUN_EVALUATION: (True, True, False, False, False),
+    Action.CHASE_DATA: (True, True, False, False, False),
     Action.VIEW_RUNS: (True, True, False, True, False),
     Action.EXPORT_RESULTS: (True, True, False, False, False),
     Action.MANAGE_FRAMEWORKS: (True, False, False, False, False),

@@ -75,14 +75,14 @@ ROUTES = [
     RouteRule("GET", "/collect/template.xlsx", UV),
     RouteRule("POST", "/collect/values", EV),
     RouteRule("POST", "/collect/upload", UV),
-    RouteRule("POST", "/collect/remind", RE),
+    RouteRule("POST", "/collect/remind", Action.CHASE_DATA),
     RouteRule("GET", "/api/collection/rounds", VV),
     RouteRule("POST", "/api/collection/rounds", Action.MANAGE_FRAMEWORKS),
     RouteRule("GET", "/api/collection/status", VV),
     RouteRule("GET", "/api/collection/owed", VV),
     RouteRule("POST", "/api/collection/values", EV),
     RouteRule("POST", "/api/collection/upload", UV),
-    RouteRule("POST", "/api/collection/reminders", RE),
+    RouteRule("POST", "/api/collection/reminders", Action.CHASE_DATA),
 ]
 
 

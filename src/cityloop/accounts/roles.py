@@ -34,6 +34,7 @@ class Action(StrEnum):
     ENTER_VALUES = "enter_values"
     UPLOAD_VALUES = "upload_values"
     RUN_EVALUATION = "run_evaluation"
+    CHASE_DATA = "chase_data"  # remind a department of the values it owes (催报)
     VIEW_RUNS = "view_runs"
     EXPORT_RESULTS = "export_results"
     MANAGE_FRAMEWORKS = "manage_frameworks"
@@ -60,6 +61,7 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = MappingProxyType(
                 Action.VIEW_DASHBOARD,
                 Action.VIEW_VALUES,
                 Action.RUN_EVALUATION,
+                Action.CHASE_DATA,
                 Action.VIEW_RUNS,
                 Action.EXPORT_RESULTS,
             }

@@ -368,13 +368,13 @@ def send_reminder(
 ) -> ReminderRow:
     """Chase ``department`` for the round's missing values, in ``unit`` (default: the sender's
     own region; all regions for a user without one)."""
-    require(principal, Action.RUN_EVALUATION)
+    require(principal, Action.CHASE_DATA)
     round_ = choose_round(db, round_id)
     assert round_ is not None  # choose_round raises for an unknown id
     units = db.units()
     target = unit or principal.scope
     if target is not None and units is not None:
-        authorise(principal, Action.RUN_EVALUATION, unit=target, units=units)
+        authorise(principal, Action.CHASE_DATA, unit=target, units=units)
     owing = {i.department for i in db.framework(round_.framework_id).indicators}
     if department not in owing:
         raise InputError("collect.unknown_department", department=department)

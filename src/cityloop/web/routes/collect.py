@@ -62,7 +62,7 @@ def page_context(request: Request, principal: Principal, round_id: int | None) -
         framework_title=pick(scope.framework.spec.title.as_dict()),
         officer=principal.role == Role.DATA_OFFICER,
         may_upload=can(principal.role, Action.UPLOAD_VALUES),
-        may_chase=can(principal.role, Action.RUN_EVALUATION),
+        may_chase=can(principal.role, Action.CHASE_DATA),
     )
     if context["officer"]:
         context["owed"] = service.owed_table(db, scope).to_dict("records")
@@ -256,7 +256,7 @@ def missing(
 @router.post("/collect/remind", include_in_schema=False)
 def remind(
     request: Request,
-    principal: Annotated[Principal, allowed(Action.RUN_EVALUATION)],
+    principal: Annotated[Principal, allowed(Action.CHASE_DATA)],
     round: Annotated[int, Form()],
     department: Annotated[str, Form(max_length=64)],
     message: Annotated[str, Form(max_length=service.MAX_MESSAGE)] = "",

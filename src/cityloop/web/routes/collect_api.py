@@ -262,7 +262,7 @@ def post_upload(
 def post_reminder(
     request: Request,
     body: ReminderIn,
-    principal: Annotated[Principal, allowed(Action.RUN_EVALUATION)],
+    principal: Annotated[Principal, allowed(Action.CHASE_DATA)],
 ) -> ReminderOut:
     sent = service.send_reminder(
         _db(request), principal, body.round, body.department, unit=body.unit, message=body.message
