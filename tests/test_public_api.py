@@ -12,9 +12,12 @@ EXPECTED = {
     "FrameworkError",
     "InputError",
     "MethodError",
+    "UncertaintyResult",
+    "UncertaintySpec",
     "__version__",
     "evaluate",
     "load_framework",
+    "uncertainty",
     "write_results",
 }
 

@@ -14,6 +14,7 @@ from cityloop.errors import (
 )
 from cityloop.evaluation.config import EvaluationConfig
 from cityloop.evaluation.result import EvaluationResult
+from cityloop.evaluation.uncertainty import UncertaintyResult, UncertaintySpec, uncertainty
 from cityloop.frameworks import Framework, load_framework
 from cityloop.services.evaluation import evaluate, write_results
 
@@ -27,8 +28,11 @@ __all__ = [
     "FrameworkError",
     "InputError",
     "MethodError",
+    "UncertaintyResult",
+    "UncertaintySpec",
     "__version__",
     "evaluate",
     "load_framework",
+    "uncertainty",
     "write_results",
 ]

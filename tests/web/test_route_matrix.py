@@ -69,6 +69,13 @@ ROUTES = [
     RouteRule("POST", "/api/ahp/consistency", RE),
     RouteRule("GET", "/api/runs/compare", VR, query="a={run_id}&b={run_id}"),
     RouteRule("GET", "/api/runs/{run_id}", VR),
+    # robust rankings: what-if re-weighting, uncertainty and sensitivity
+    RouteRule("GET", "/runs/{run_id}/whatif", VR),
+    RouteRule("POST", "/runs/{run_id}/whatif", VR),
+    RouteRule("POST", "/api/runs/{run_id}/whatif", VR),
+    RouteRule("GET", "/runs/{run_id}/robustness", VR),
+    RouteRule("POST", "/runs/{run_id}/robustness", RE),
+    RouteRule("POST", "/api/runs/{run_id}/uncertainty", RE),
     # data collection
     RouteRule("GET", "/collect", VV),
     RouteRule("GET", "/collect/missing", VV),

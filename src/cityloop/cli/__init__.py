@@ -7,7 +7,19 @@ from __future__ import annotations
 
 import typer
 
-from cityloop.cli import collect, data, db, demo, evaluate, frameworks, overview, runs, site, users
+from cityloop.cli import (
+    collect,
+    data,
+    db,
+    demo,
+    evaluate,
+    frameworks,
+    overview,
+    runs,
+    site,
+    uncertainty,
+    users,
+)
 from cityloop.cli.common import language_option
 
 app = typer.Typer(
@@ -19,7 +31,19 @@ app = typer.Typer(
 )
 app.callback()(language_option)
 
-for module in (frameworks, data, demo, evaluate, db, users, overview, collect, runs, site):
+for module in (
+    frameworks,
+    data,
+    demo,
+    evaluate,
+    db,
+    users,
+    overview,
+    collect,
+    runs,
+    site,
+    uncertainty,
+):
     module.register(app)
 
 __all__ = ["app"]

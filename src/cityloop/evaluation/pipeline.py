@@ -68,11 +68,11 @@ def evaluate_cube(
     config = config or EvaluationConfig()
     groups = groups or {}
     shape = TreeShape.from_parent(framework.parent, framework.depth)
-    target, worst = _goalposts(framework, config)
+    target, worst = goalposts_of(framework, config)
     prepared = prepare(cube, framework, config, groups)
     n_units, n_years, n_ind = prepared.values.shape
 
-    normalised = _normalise(prepared.values, framework, config, target, worst)
+    normalised = normalise_cube(prepared.values, framework, config, target, worst)
     flat = normalised.reshape(n_units * n_years, n_ind)
     weight = node_weights(framework, config, prepared.values.reshape(-1, n_ind), shape)
 
@@ -174,7 +174,8 @@ def prepare(
     return Prepared(treated.reshape(n_units, n_years, n_ind), imputed, kept, raw_cov, report)
 
 
-def _goalposts(framework: Framework, config: EvaluationConfig) -> tuple[FloatArray, FloatArray]:
+def goalposts_of(framework: Framework, config: EvaluationConfig) -> tuple[FloatArray, FloatArray]:
+    """Each indicator's target and worst value: the framework's, with the config's overrides."""
     target = framework.target.copy()
     unknown = sorted(set(config.targets) - set(framework.indicator_codes))
     if unknown:
@@ -187,13 +188,14 @@ def _goalposts(framework: Framework, config: EvaluationConfig) -> tuple[FloatArr
     return target, framework.worst
 
 
-def _normalise(
+def normalise_cube(
     x: FloatArray,
     framework: Framework,
     config: EvaluationConfig,
     target: FloatArray,
     worst: FloatArray,
 ) -> FloatArray:
+    """``x`` (unit, year, indicator) normalised by the config's method and scope."""
     method = config.normalisation.method
     if method == Normalisation.DISTANCE_TO_BEST:
         negative = np.any(x < 0, axis=(0, 1)) & (framework.direction != 0)

@@ -20,7 +20,17 @@ from cityloop.store import Database
 from cityloop.store.settings import Settings
 from cityloop.web.auth import CSRF_HEADER, api_csrf_ok, session_secret
 from cityloop.web.guard import install_handlers
-from cityloop.web.routes import cities, collect, frameworks, health, ranking, runs, session
+from cityloop.web.routes import (
+    cities,
+    collect,
+    frameworks,
+    health,
+    ranking,
+    robustness,
+    runs,
+    session,
+    whatif,
+)
 
 LANG_COOKIE = "cityloop_lang"
 # Scripts only from our own origin (ECharts and HTMX are vendored), never inline; no framing.
@@ -41,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = Database.open(settings)  # builds the engine; connects on first use
     static = Path(str(resources.files("cityloop.web").joinpath("static")))
     app.mount("/static", StaticFiles(directory=static), name="static")
-    for module in (health, session, frameworks, cities, ranking, collect, runs):
+    for module in (health, session, frameworks, cities, ranking, collect, runs, whatif, robustness):
         app.include_router(module.router)
     install_handlers(app)
 
