@@ -27,8 +27,12 @@ from cityloop.frameworks import Framework, FrameworkFile, compile_framework, dep
 T = TypeVar("T")
 
 
-def synthetic_framework(n_indicators: int, n_dimensions: int = 8) -> Framework:
-    """A two-level framework of ``n_indicators`` spread over ``n_dimensions`` (benchmark only)."""
+def synthetic_framework(
+    n_indicators: int, n_dimensions: int = 8, *, band: bool = True
+) -> Framework:
+    """A two-level framework of ``n_indicators`` spread over ``n_dimensions`` (benchmark only):
+    higher-, lower- and (with ``band``) band-is-better indicators in turn."""
+    directions = ["higher", "lower", "band"] if band else ["higher", "lower"]
     dims = [{"code": f"D{d}", "name": {"zh": f"维度{d}"}} for d in range(n_dimensions)]
     inds = [
         {
@@ -37,8 +41,8 @@ def synthetic_framework(n_indicators: int, n_dimensions: int = 8) -> Framework:
             "parent": f"D{i % n_dimensions}",
             "unit": "%",
             "value_type": "percentage",
-            "direction": ["higher", "lower", "band"][i % 3],
-            **({"band": [40.0, 60.0]} if i % 3 == 2 else {}),
+            "direction": directions[i % len(directions)],
+            **({"band": [40.0, 60.0]} if directions[i % len(directions)] == "band" else {}),
             "source_kind": "statistics",
             "department": "statistics",
         }

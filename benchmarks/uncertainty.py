@@ -24,38 +24,10 @@ from cityloop.evaluation.cube import build_cube
 from cityloop.evaluation.uncertainty import load_spec, uncertainty
 from cityloop.evaluation.uncertainty_kernel import competition_ranks, perturb_weights, uniform_draws
 from cityloop.evaluation.uncertainty_setup import build_setup
-from cityloop.frameworks import Framework, FrameworkFile, compile_framework, departments
-
-
-def synthetic_framework(n_indicators: int, n_dimensions: int) -> Framework:
-    """Two levels: ``n_indicators`` (half higher-, half lower-is-better) in ``n_dimensions``.
-
-    No band indicators: pymcdm knows only profit and cost criteria.
-    """
-    dims = [{"code": f"D{d}", "name": {"zh": f"维度{d}"}} for d in range(n_dimensions)]
-    inds = [
-        {
-            "code": f"I{i:03d}",
-            "name": {"zh": f"指标{i}"},
-            "parent": f"D{i % n_dimensions}",
-            "unit": "%",
-            "value_type": "percentage",
-            "direction": ["higher", "lower"][i % 2],
-            "source_kind": "statistics",
-            "department": "statistics",
-        }
-        for i in range(n_indicators)
-    ]
-    spec = FrameworkFile.model_validate(
-        {
-            "id": "bench",
-            "version": "1",
-            "title": {"zh": "基准"},
-            "dimensions": dims,
-            "indicators": inds,
-        }
-    )
-    return compile_framework(spec, departments=departments())
+from cityloop.frameworks import Framework
+from evaluate import (
+    synthetic_framework,  # the sibling benchmark's builder; benchmarks/ is sys.path[0]
+)
 
 
 def synthetic_cube(fw: Framework, n_units: int, seed: int):  # type: ignore[no-untyped-def]
@@ -85,7 +57,8 @@ def main() -> None:
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, NumPy {np.__version__}"
     )
-    fw = synthetic_framework(args.indicators, args.dimensions)
+    # No band indicators: pymcdm knows only profit and cost criteria.
+    fw = synthetic_framework(args.indicators, args.dimensions, band=False)
     cube, raw = synthetic_cube(fw, args.units, seed=7)
     config = EvaluationConfig()
     spec = load_spec(

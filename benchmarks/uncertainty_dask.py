@@ -29,7 +29,7 @@ from cityloop.evaluation.uncertainty_setup import build_setup
 
 # The sibling benchmark's framework builder (benchmarks/ is on sys.path when run as a script).
 sys.path.insert(0, str(Path(__file__).parent))
-from uncertainty import synthetic_framework
+from evaluate import synthetic_framework
 
 
 def rank_histogram(inputs: ChunkInputs, start: int, stop: int) -> dict[str, Any]:
@@ -49,7 +49,7 @@ def rank_histogram(inputs: ChunkInputs, start: int, stop: int) -> dict[str, Any]
 
 
 def synthetic_cube(n_units: int, n_ind: int, seed: int) -> tuple[ValuesCube, Any]:
-    fw = synthetic_framework(n_ind, 8)
+    fw = synthetic_framework(n_ind, 8, band=False)
     rng = np.random.default_rng(seed)
     values = rng.uniform(0, 100, size=(n_units, 1, n_ind))
     values[rng.random(values.shape) < 0.05] = np.nan
