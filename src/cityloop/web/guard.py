@@ -83,7 +83,8 @@ def wants_html(request: Request) -> bool:
 
 
 def install_handlers(app: FastAPI) -> None:
-    """Turn NotSignedInError, AccessDenied and user errors into 401/403/422 answers."""
+    """Turn NotSignedInError, AccessDenied, NoRunError and user errors into 401/403/404/422
+    answers."""
 
     @app.exception_handler(NotSignedInError)
     async def not_signed_in(request: Request, exc: NotSignedInError) -> Response:
@@ -95,6 +96,13 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(AccessDenied)
     async def access_denied(request: Request, exc: AccessDenied) -> Response:
         return refusal(request, exc, 403)
+
+    @app.exception_handler(NoRunError)
+    async def no_run(request: Request, exc: NoRunError) -> Response:
+        # Nothing evaluated yet (or no such run): the API says 404, a page says what to do.
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": exc.render()}, status_code=404)
+        return render(request, "_no_run.html", {"message": exc.render()}, 404)
 
     @app.exception_handler(CityLoopError)
     async def user_error(request: Request, exc: CityLoopError) -> Response:

@@ -6,13 +6,12 @@ Both call ``cityloop.services.dashboard.city_overview``; the page's charts read 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from cityloop.accounts import Action, Principal
 from cityloop.i18n import t
 from cityloop.services import dashboard as service
 from cityloop.services.dashboard import CityOverview
-from cityloop.services.dashboard_cache import NoRunError
 from cityloop.web.guard import Viewer, authorise_unit
 from cityloop.web.templating import render
 
@@ -45,10 +44,7 @@ async def city_page(
     framework: str | None = None,
     year: int | None = None,
 ) -> Response:
-    try:
-        overview = overview_of(request, principal, code, run, framework, year)
-    except NoRunError as exc:
-        return render(request, "_no_run.html", {"message": exc.render()}, 404)
+    overview = overview_of(request, principal, code, run, framework, year)
     labels = {
         "city": overview.name,
         "median": t("dash.peer_median"),
@@ -71,8 +67,5 @@ async def city_api(
     framework: str | None = None,
     year: int | None = None,
 ) -> Response:
-    try:
-        overview = overview_of(request, principal, code, run, framework, year)
-    except NoRunError as exc:
-        return JSONResponse({"detail": exc.render()}, status_code=404)
+    overview = overview_of(request, principal, code, run, framework, year)
     return Response(overview.model_dump_json(), media_type="application/json")

@@ -8,11 +8,10 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from cityloop.i18n import t
 from cityloop.services import dashboard_ranking as service
-from cityloop.services.dashboard_cache import NoRunError
 from cityloop.services.dashboard_ranking import Ranking, RankingQuery
 from cityloop.web.guard import Viewer
 from cityloop.web.templating import render
@@ -69,10 +68,7 @@ async def ranking_page(
     year: int | None = None,
 ) -> Response:
     db = request.app.state.db
-    try:
-        r = service.ranking(db, principal.scope, query, run_id=run, framework=framework, year=year)
-    except NoRunError as exc:
-        return render(request, "_no_run.html", {"message": exc.render()}, 404)
+    r = service.ranking(db, principal.scope, query, run_id=run, framework=framework, year=year)
     context = {"r": r, "charts": service.ranking_charts(r), "links": sort_links(r)}
     if "hx-request" in request.headers:
         return render(request, "_ranking_results.html", context)
@@ -89,10 +85,7 @@ async def ranking_api(
     year: int | None = None,
 ) -> Response:
     db = request.app.state.db
-    try:
-        body = service.ranking_json(
-            db, principal.scope, query, run_id=run, framework=framework, year=year
-        )
-    except NoRunError as exc:
-        return JSONResponse({"detail": exc.render()}, status_code=404)
+    body = service.ranking_json(
+        db, principal.scope, query, run_id=run, framework=framework, year=year
+    )
     return Response(body, media_type="application/json")
