@@ -31,6 +31,8 @@ EXPECTED: dict[Action, tuple[bool, bool, bool, bool, bool]] = {
     Action.MANAGE_UNITS: (True, False, False, False, False),
     Action.MANAGE_PROJECTS: (True, False, False, True, False),
     Action.VIEW_AUDIT: (True, False, False, False, False),
+    Action.VIEW_SURVEYS: (True, True, False, True, False),
+    Action.MANAGE_SURVEYS: (True, True, False, False, False),
 }
 ROLES = (A, E, D, P, V)
 

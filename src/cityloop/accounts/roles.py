@@ -42,6 +42,8 @@ class Action(StrEnum):
     MANAGE_UNITS = "manage_units"
     MANAGE_PROJECTS = "manage_projects"
     VIEW_AUDIT = "view_audit"
+    VIEW_SURVEYS = "view_surveys"  # survey results: indices, IPA, needs
+    MANAGE_SURVEYS = "manage_surveys"  # design questionnaires, open/close surveys, import answers
 
     def label(self, lang: str | None = None) -> str:
         """The action's name in ``lang`` (default: the current language)."""
@@ -64,6 +66,8 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = MappingProxyType(
                 Action.CHASE_DATA,
                 Action.VIEW_RUNS,
                 Action.EXPORT_RESULTS,
+                Action.VIEW_SURVEYS,
+                Action.MANAGE_SURVEYS,
             }
         ),
         Role.DATA_OFFICER: frozenset(
@@ -75,7 +79,12 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = MappingProxyType(
             }
         ),
         Role.PROJECT_MANAGER: frozenset(
-            {Action.VIEW_DASHBOARD, Action.VIEW_RUNS, Action.MANAGE_PROJECTS}
+            {
+                Action.VIEW_DASHBOARD,
+                Action.VIEW_RUNS,
+                Action.MANAGE_PROJECTS,
+                Action.VIEW_SURVEYS,
+            }
         ),
         Role.VIEWER: frozenset({Action.VIEW_DASHBOARD}),
     }

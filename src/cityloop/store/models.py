@@ -1,4 +1,5 @@
-"""The database tables as typed SQLAlchemy 2 models: regions, frameworks, values, runs, users.
+"""The database tables as typed SQLAlchemy 2 models: regions, frameworks, values, runs, users,
+collection rounds, questionnaires, surveys and survey responses.
 
 The migrations in ``migrations/versions`` create exactly these; a test compares the two.
 """
@@ -318,3 +319,71 @@ class CollectionReminder(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     sent_by: Mapped[str] = mapped_column(String(CODE))
     sent_at: Mapped[datetime]
+
+
+# -- 0005: questionnaires, surveys and their responses -------------------------------------------
+
+
+class SurveyStatus(StrEnum):
+    """A survey's life: prepared, taking answers, or no longer taking any."""
+
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class QuestionnaireRecord(Base):
+    """A custom or edited questionnaire: one version of it as the YAML text that loads it."""
+
+    __tablename__ = "questionnaires"
+
+    id: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    version: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    yaml_text: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(CODE))
+    updated_at: Mapped[datetime]
+
+
+class Survey(Base):
+    """A questionnaire put to a city's public for one year, behind an unguessable public slug.
+
+    ``questionnaire_yaml`` is the exact text the survey opened with: editing the questionnaire
+    later never changes what a running survey asks.
+    """
+
+    __tablename__ = "surveys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(CODE), unique=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    questionnaire_id: Mapped[str] = mapped_column(String(CODE))
+    questionnaire_version: Mapped[str] = mapped_column(String(CODE))
+    questionnaire_yaml: Mapped[str] = mapped_column(Text)
+    year: Mapped[int]
+    districts: Mapped[list[dict[str, str]]] = mapped_column(JSON(none_as_null=True))
+    margins: Mapped[dict[str, dict[str, float]]] = mapped_column(JSON(none_as_null=True))
+    status: Mapped[SurveyStatus] = mapped_column(enum_column(SurveyStatus, "survey_status"))
+    created_by: Mapped[str] = mapped_column(String(CODE))
+    created_at: Mapped[datetime]
+    closes_at: Mapped[datetime | None]
+
+
+class SurveyResponse(Base):
+    """One submitted questionnaire: its receipt (the one-time token's id), the hashed device,
+    where it came from, and the validated attributes and answers."""
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (
+        UniqueConstraint("survey_id", "receipt"),
+        UniqueConstraint("survey_id", "device_hash"),  # NULLs (no device) never collide
+    )
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    # The unique (survey_id, receipt) index also serves counting a survey's responses.
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))
+    receipt: Mapped[str] = mapped_column(String(CODE))
+    device_hash: Mapped[str | None] = mapped_column(String(CODE))
+    source: Mapped[str] = mapped_column(String(300))
+    submitted_at: Mapped[datetime]
+    attributes: Mapped[dict[str, str]] = mapped_column(JSON(none_as_null=True))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON(none_as_null=True))
