@@ -27,6 +27,7 @@ from cityloop.store.frameworks import register_framework, stored_framework
 from cityloop.store.models import Base
 from cityloop.store.runs import RunRow
 from cityloop.store.settings import WRITE_OPTION, Settings, display_url, make_engine
+from cityloop.store.surveys import SurveyStore
 
 # Key of the PostgreSQL advisory lock every write transaction holds: writers take turns, as
 # they do on SQLite, so an import never interleaves with another one.
@@ -323,3 +324,8 @@ class Database:
             return collection.round_cells(s, framework_id, year, units)
 
     # -- end of the collection block -----------------------------------------------------------
+
+    @property
+    def surveys(self) -> SurveyStore:
+        """Questionnaires, surveys and their responses (``cityloop.store.surveys``)."""
+        return SurveyStore(self)
