@@ -16,9 +16,7 @@ from cityloop.errors import InputError, Location, Problem
 from cityloop.survey.questionnaire import Questionnaire
 from cityloop.survey.questionnaire_schema import (
     CHOICE_KINDS,
-    DISTRICTS,
     NOT_APPLICABLE,
-    NUMBER_KINDS,
     SCALE_ENDS,
     Kind,
     Question,
@@ -45,7 +43,7 @@ class Submission:
     answers: dict[str, Answer]
 
 
-class _Refused(Exception):
+class _AnswerRefusedError(Exception):
     """One answer broke a rule; carries the catalogue key and its parameters."""
 
     def __init__(self, key: str, **params: Any) -> None:
@@ -102,9 +100,10 @@ def validate_submission(
     """
     checker = _checker(q, tuple(districts))
     problems: list[Problem] = []
-    for key in payload.keys() - checker.known:
-        shown = str(key)[:_SHOWN_KEY_LENGTH]
-        problems.append(_problem(shown, "questionnaire.answer_unknown_question", {}))
+    for key in payload:
+        if key not in checker.known:
+            shown = str(key)[:_SHOWN_KEY_LENGTH]
+            problems.append(_problem(shown, "questionnaire.answer_unknown_question", {}))
     attributes: dict[str, str] = {}
     for f in checker.attributes:
         value = _read(f, payload.get(f.id), problems)
@@ -169,10 +168,10 @@ def _checker(q: Questionnaire, districts: tuple[str, ...]) -> _Checker:
 def _prepare(q: Questionnaire, districts: tuple[str, ...]) -> _Checker:
     attributes = []
     for a in q.attributes:
-        if a.choices == DISTRICTS:
-            parse = _one_of(frozenset(districts)) if districts else _district_text
-        else:
+        if isinstance(a.choices, list):
             parse = _one_of(frozenset(c.code for c in a.choices))
+        else:  # ``choices: districts``: the survey's districts, given when it is opened
+            parse = _one_of(frozenset(districts)) if districts else _district_text
         attributes.append(_Field(a.id, a.required, parse))
     questions = tuple(_Field(x.id, x.required, _parser(x), x.show_if) for x in q.questions())
     return _Checker(
@@ -200,9 +199,13 @@ def _parser(question: Question) -> Callable[[Any], Answer]:
 
 def _one_of(codes: frozenset[str]) -> Callable[[Any], Answer]:
     def parse(raw: Any) -> Answer:
+        if isinstance(raw, list):
+            raise _AnswerRefusedError("questionnaire.answer_one_expected")
         value = _string(raw)
         if value not in codes:
-            raise _Refused("questionnaire.answer_unknown_choice", choice=value[:_SHOWN_KEY_LENGTH])
+            raise _AnswerRefusedError(
+                "questionnaire.answer_unknown_choice", choice=value[:_SHOWN_KEY_LENGTH]
+            )
         return value
 
     return parse
@@ -217,12 +220,12 @@ def _many_of(
         unknown = [c for c in picked if c not in codes]
         if unknown:
             shown = ", ".join(unknown)[:_SHOWN_KEY_LENGTH]
-            raise _Refused("questionnaire.answer_unknown_choice", choice=shown)
+            raise _AnswerRefusedError("questionnaire.answer_unknown_choice", choice=shown)
         if len(picked) > most:
-            raise _Refused("questionnaire.answer_too_many", count=len(picked), most=most)
+            raise _AnswerRefusedError("questionnaire.answer_too_many", count=len(picked), most=most)
         alone = [c for c in picked if c in exclusive]
         if alone and len(picked) > 1:
-            raise _Refused("questionnaire.answer_exclusive", choice=alone[0])
+            raise _AnswerRefusedError("questionnaire.answer_exclusive", choice=alone[0])
         return picked
 
     return parse
@@ -232,7 +235,9 @@ def _text(limit: int) -> Callable[[Any], Answer]:
     def parse(raw: Any) -> Answer:
         value = _string(raw)
         if len(value) > limit:
-            raise _Refused("questionnaire.answer_too_long", length=len(value), most=limit)
+            raise _AnswerRefusedError(
+                "questionnaire.answer_too_long", length=len(value), most=limit
+            )
         return value
 
     return parse
@@ -241,7 +246,9 @@ def _text(limit: int) -> Callable[[Any], Answer]:
 def _district_text(raw: Any) -> Answer:
     value = _string(raw)
     if len(value) > DISTRICT_MAX_LENGTH:
-        raise _Refused("questionnaire.answer_too_long", length=len(value), most=DISTRICT_MAX_LENGTH)
+        raise _AnswerRefusedError(
+            "questionnaire.answer_too_long", length=len(value), most=DISTRICT_MAX_LENGTH
+        )
     return value
 
 
@@ -254,24 +261,27 @@ def _number(
             if text == NOT_APPLICABLE:
                 if allow_na:
                     return None
-                raise _Refused("questionnaire.answer_na_not_allowed")
+                raise _AnswerRefusedError("questionnaire.answer_na_not_allowed")
             try:
                 value = float(text)
             except ValueError:
-                raise _Refused("questionnaire.answer_not_number") from None
+                raise _AnswerRefusedError("questionnaire.answer_not_number") from None
         elif isinstance(raw, int | float) and not isinstance(raw, bool):
             value = float(raw)
         else:
-            raise _Refused("questionnaire.answer_not_number")
+            raise _AnswerRefusedError("questionnaire.answer_not_number")
         if not math.isfinite(value):
-            raise _Refused("questionnaire.answer_not_number")
+            raise _AnswerRefusedError("questionnaire.answer_not_number")
         if whole and not value.is_integer():
-            raise _Refused("questionnaire.answer_not_integer")
+            raise _AnswerRefusedError("questionnaire.answer_not_integer")
         if (low is not None and value < low) or (high is not None and value > high):
             shown_low = "−∞" if low is None else f"{low:g}"
             shown_high = "∞" if high is None else f"{high:g}"
-            raise _Refused(
-                "questionnaire.answer_out_of_range", value=f"{value:g}", low=shown_low, high=shown_high
+            raise _AnswerRefusedError(
+                "questionnaire.answer_out_of_range",
+                value=f"{value:g}",
+                low=shown_low,
+                high=shown_high,
             )
         return value
 
@@ -289,7 +299,7 @@ def _read(f: _Field, raw: Any, problems: list[Problem]) -> Answer:
         return None
     try:
         return f.parse(raw)
-    except _Refused as refused:
+    except _AnswerRefusedError as refused:
         problems.append(_problem(f.id, refused.key, refused.params))
         return None
 
@@ -306,13 +316,13 @@ def _blank(raw: Any) -> bool:
 
 def _string(raw: Any) -> str:
     if not isinstance(raw, str):
-        raise _Refused("questionnaire.answer_not_text")
+        raise _AnswerRefusedError("questionnaire.answer_not_text")
     return _clean(raw)
 
 
 def _clean(raw: str) -> str:
     if _CONTROL.search(raw):
-        raise _Refused("questionnaire.answer_control_chars")
+        raise _AnswerRefusedError("questionnaire.answer_control_chars")
     return raw.strip()
 
 
@@ -332,6 +342,3 @@ def _shown(rule: ShowIf, answers: Mapping[str, Answer], attributes: Mapping[str,
 
 def _problem(column: str, key: str, params: Mapping[str, Any]) -> Problem:
     return Problem(key, dict(params), Location(column=column))
-
-
-__all__ = ["NUMBER_KINDS", "Submission", "form_payload", "validate_submission"]

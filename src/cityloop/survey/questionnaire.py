@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from cityloop.errors import InputError, Location, Problem
 from cityloop.frameworks.tree import Framework
-from cityloop.survey.items import AnalysisPlan, NeedChoice, RatedQuestion
+from cityloop.survey.items import AnalysisPlan, NeedChoice, RatedQuestion, Role
 from cityloop.survey.questionnaire_schema import (
     RATED_ROLES,
     SCALE_ENDS,
@@ -26,7 +26,6 @@ from cityloop.survey.questionnaire_schema import (
     QuestionnaireFile,
     structure_faults,
 )
-from cityloop.survey.items import Role
 
 SHIPPED_PACKAGE = "cityloop.survey"
 SHIPPED_FOLDER = "questionnaires"
@@ -125,7 +124,9 @@ def parse_questionnaire(text: str, source: str) -> Questionnaire:
         mark = getattr(exc, "problem_mark", None)
         where = Location(file=source, row=mark.line + 1 if mark is not None else None)
         detail = str(exc).splitlines()[0]
-        raise _invalid(source, [Problem("questionnaire.yaml_syntax", {"detail": detail}, where)])
+        raise _invalid(
+            source, [Problem("questionnaire.yaml_syntax", {"detail": detail}, where)]
+        ) from None
     if not isinstance(data, dict) or root is None:
         raise _invalid(source, [Problem("questionnaire.not_mapping", {}, Location(file=source))])
     try:
@@ -134,7 +135,7 @@ def parse_questionnaire(text: str, source: str) -> Questionnaire:
         problems = [
             Problem(
                 "questionnaire.schema",
-                {"detail": err["msg"]},
+                {"detail": err["msg"], "value": _shown_input(err.get("input"))},
                 _locate(root, tuple(err["loc"]), source),
             )
             for err in exc.errors()
@@ -157,7 +158,9 @@ def load_questionnaire(path: str | Path) -> Questionnaire:
 def shipped_questionnaire_ids() -> list[str]:
     """Ids of the questionnaires shipped with CityLoop."""
     folder = resources.files(SHIPPED_PACKAGE).joinpath(SHIPPED_FOLDER)
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
 
 
 def shipped_questionnaire(questionnaire_id: str) -> Questionnaire:
@@ -228,6 +231,13 @@ def _unknown_code(source: str, where: str, code: str, what: str) -> Problem:
     return Problem(
         f"questionnaire.unknown_{what}", {"code": code}, Location(file=source, column=where)
     )
+
+
+def _shown_input(value: Any) -> str:
+    """The value a person wrote, shortened; containers are elided (the path says where)."""
+    if isinstance(value, dict | list):
+        return "…"
+    return repr(value)[:60]
 
 
 def _problem(root: yaml.Node, fault: Fault, source: str) -> Problem:

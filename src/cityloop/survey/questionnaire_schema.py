@@ -174,7 +174,9 @@ def _question_faults(
 
     def only_for(field: str, present: bool, allowed: frozenset[Kind]) -> Iterator[Fault]:
         if present and q.kind not in allowed:
-            yield Fault((*path, field), "questionnaire.field_not_for_kind", {"field": field, "kind": kind})
+            yield Fault(
+                (*path, field), "questionnaire.field_not_for_kind", {"field": field, "kind": kind}
+            )
 
     yield from only_for("choices", q.choices is not None, CHOICE_KINDS)
     yield from only_for("allow_na", q.allow_na, LIKERT_KINDS)
@@ -211,23 +213,35 @@ def _role_faults(q: Question, path: tuple[str | int, ...]) -> Iterator[Fault]:
     role, kind = q.role.value, q.kind.value
     if q.role in RATED_ROLES:
         if q.kind not in LIKERT_KINDS:
-            yield Fault((*path, "kind"), "questionnaire.role_needs_kind", {"role": role, "kinds": "likert5, likert11"})
+            yield Fault(
+                (*path, "kind"),
+                "questionnaire.role_needs_kind",
+                {"role": role, "kinds": "likert5, likert11"},
+            )
         for field in ("item", "domain"):
             if getattr(q, field) is None:
-                yield Fault((*path, field), "questionnaire.rated_needs", {"field": field, "role": role})
+                yield Fault(
+                    (*path, field), "questionnaire.rated_needs", {"field": field, "role": role}
+                )
     elif q.role == Role.ATTRIBUTE:
         yield Fault((*path, "role"), "questionnaire.attribute_role", {})
     elif q.role == Role.NEED_TEXT and q.kind != Kind.TEXT:
-        yield Fault((*path, "kind"), "questionnaire.role_needs_kind", {"role": role, "kinds": "text"})
+        yield Fault(
+            (*path, "kind"), "questionnaire.role_needs_kind", {"role": role, "kinds": "text"}
+        )
     elif q.role == Role.NEED:
         if q.kind not in CHOICE_KINDS:
             yield Fault(
-                (*path, "kind"), "questionnaire.role_needs_kind", {"role": role, "kinds": "single, multiple"}
+                (*path, "kind"),
+                "questionnaire.role_needs_kind",
+                {"role": role, "kinds": "single, multiple"},
             )
         elif q.choices and not any(c.need for c in q.choices):
             yield Fault((*path, "choices"), "questionnaire.need_without_needs", {})
     if q.role != Role.NEED and q.choices and any(c.need for c in q.choices):
-        yield Fault((*path, "choices"), "questionnaire.need_outside_need", {"role": role, "kind": kind})
+        yield Fault(
+            (*path, "choices"), "questionnaire.need_outside_need", {"role": role, "kind": kind}
+        )
 
 
 def _choice_faults(
@@ -236,9 +250,13 @@ def _choice_faults(
     codes: set[str] = set()
     for index, choice in enumerate(choices):
         if choice.code in codes:
-            yield Fault((*path, index, "code"), "questionnaire.duplicate_choice", {"code": choice.code})
+            yield Fault(
+                (*path, index, "code"), "questionnaire.duplicate_choice", {"code": choice.code}
+            )
         if choice.code == NOT_APPLICABLE:
-            yield Fault((*path, index, "code"), "questionnaire.reserved_code", {"code": choice.code})
+            yield Fault(
+                (*path, index, "code"), "questionnaire.reserved_code", {"code": choice.code}
+            )
         if single and choice.exclusive:
             yield Fault((*path, index, "exclusive"), "questionnaire.exclusive_single", {})
         codes.add(choice.code)
@@ -249,7 +267,9 @@ def _show_if_faults(
 ) -> Iterator[Fault]:
     target = earlier.get(rule.question)
     if target is None:
-        yield Fault((*path, "question"), "questionnaire.show_if_unknown", {"question": rule.question})
+        yield Fault(
+            (*path, "question"), "questionnaire.show_if_unknown", {"question": rule.question}
+        )
         return
     by_choice = rule.any_of is not None
     by_number = rule.at_least is not None or rule.at_most is not None
@@ -259,7 +279,11 @@ def _show_if_faults(
     if by_choice:
         codes = _choice_codes(target)
         if codes is None:
-            yield Fault((*path, "any_of"), "questionnaire.show_if_needs_choices", {"question": rule.question})
+            yield Fault(
+                (*path, "any_of"),
+                "questionnaire.show_if_needs_choices",
+                {"question": rule.question},
+            )
             return
         unknown = [c for c in rule.any_of or [] if c not in codes]
         if unknown or not rule.any_of:
@@ -269,7 +293,9 @@ def _show_if_faults(
                 {"codes": ", ".join(unknown) or "[]", "question": rule.question},
             )
     elif not (isinstance(target, Question) and target.kind in NUMBER_KINDS):
-        yield Fault((*path, "question"), "questionnaire.show_if_needs_number", {"question": rule.question})
+        yield Fault(
+            (*path, "question"), "questionnaire.show_if_needs_number", {"question": rule.question}
+        )
 
 
 def _choice_codes(target: Question | Attribute) -> set[str] | None:
