@@ -26,6 +26,10 @@ def test_prepare_is_complete_and_idempotent(db: Database, tmp_path: Path) -> Non
     assert {a.role for a in first.accounts} == set(Role)
     counts = db.row_counts()
     assert counts["run_scores"] > 0 and counts["indicator_values"] > 0
+    # The synthetic demo surveys: two citizen years, a government and an enterprise survey.
+    surveys = db.surveys.list()
+    assert sorted(s.year for s in surveys)[0] == sorted(s.year for s in surveys)[-1] - 1
+    assert len(surveys) == 4 and all(db.surveys.response_count(s.id) > 0 for s in surveys)
     again = prepare_demo_site(db, tmp_path, n_cities=SMALL)
     assert not again.loaded_demo
     assert again.run_id == first.run_id

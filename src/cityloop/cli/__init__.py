@@ -17,6 +17,7 @@ from cityloop.cli import (
     overview,
     runs,
     site,
+    survey,
     uncertainty,
     users,
 )
@@ -42,6 +43,7 @@ for module in (
     collect,
     runs,
     site,
+    survey,
     uncertainty,
 ):
     module.register(app)

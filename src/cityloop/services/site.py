@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cityloop.accounts import Role
-from cityloop.demo.generator import DEMO_SEED
-from cityloop.services import runs, users
+from cityloop.demo.generator import DEFAULT_YEARS, DEMO_SEED
+from cityloop.services import runs, survey_demo, users
 from cityloop.services.evaluation import DEFAULT_FRAMEWORK
 from cityloop.services.store import load_demo
 from cityloop.store import Database
@@ -46,7 +46,7 @@ class SiteReady:
 
 def prepare_demo_site(db: Database, data_dir: Path, *, n_cities: int = 320) -> SiteReady:
     """Upgrade ``db``; load the demo if no regions are stored; evaluate the default framework
-    if it has no run; add the demo accounts if absent (passwords random, kept in
+    if it has no run; open the synthetic demo surveys if the city has none; add the demo accounts if absent (passwords random, kept in
     ``data_dir/demo-accounts.txt`` with mode 0600)."""
     db.upgrade()
     loaded = db.units() is None
@@ -54,6 +54,7 @@ def prepare_demo_site(db: Database, data_dir: Path, *, n_cities: int = 320) -> S
         load_demo(db, n_cities=n_cities, seed=DEMO_SEED, user="demo-site")
     existing = db.runs(DEFAULT_FRAMEWORK)
     run_id = existing[0].id if existing else runs.evaluate_stored(db, actor="demo-site")[0]
+    survey_demo.load_demo_surveys(db, max(DEFAULT_YEARS), actor="demo-site", unit=first_city(db))
     path = Path(data_dir) / ACCOUNTS_FILE
     if db.user("admin") is None:
         accounts = _add_accounts(db, first_city(db))
