@@ -46,8 +46,8 @@ class SiteReady:
 
 def prepare_demo_site(db: Database, data_dir: Path, *, n_cities: int = 320) -> SiteReady:
     """Upgrade ``db``; load the demo if no regions are stored; evaluate the default framework
-    if it has no run; open the synthetic demo surveys if the city has none; add the demo accounts if absent (passwords random, kept in
-    ``data_dir/demo-accounts.txt`` with mode 0600)."""
+    if it has no run; open the synthetic demo surveys if the city has none; add the demo
+    accounts if absent (passwords random, kept in ``data_dir/demo-accounts.txt``, mode 0600)."""
     db.upgrade()
     loaded = db.units() is None
     if loaded:

@@ -6,7 +6,7 @@ Pure NumPy/pandas on one array per respondent attribute; no loops over responden
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import NormalDist
 from typing import Any
 
@@ -237,16 +237,44 @@ def rake(
         _codes(name, frame[name].reset_index(drop=True), list(margins[name])) for name in margins
     ]
     if base_weights is None:
-        weights = np.ones(n)
-    else:
-        weights = _as_weights(base_weights, "base_weights")
-        _check_length("base_weights", weights.size, n)
-        weights = weights * (n / weights.sum())
+        # Without design weights every respondent of one cross-classified cell gets the same
+        # weight, so raking the table of occupied cells (with their counts) gives the same
+        # weights as raking respondents, at a cost that does not grow with n.
+        cells, cell_codes, counts = _occupied_cells(codes, [s.size for s in targets])
+        cell_weights = _ipf(cell_codes, counts, targets, np.ones(counts.size), max_iter, tol, trim)
+        return replace(cell_weights, weights=cell_weights.weights[cells])
+    weights = _as_weights(base_weights, "base_weights")
+    _check_length("base_weights", weights.size, n)
+    return _ipf(codes, np.ones(n), targets, weights * (n / weights.sum()), max_iter, tol, trim)
+
+
+def _occupied_cells(
+    codes: list[IntArray], sizes: list[int]
+) -> tuple[IntArray, list[IntArray], FloatArray]:
+    """Each respondent's cell, each occupied cell's category codes and its respondent count."""
+    key = np.ravel_multi_index(codes, sizes) if len(codes) > 1 else codes[0]
+    cells, occupied = pd.factorize(key)
+    counts = np.bincount(cells, minlength=occupied.size).astype(np.float64)
+    cell_codes = [np.asarray(c, dtype=np.intp) for c in np.unravel_index(occupied, sizes)]
+    return cells.astype(np.intp), cell_codes, counts
+
+
+def _ipf(
+    codes: list[IntArray],
+    counts: FloatArray,
+    targets: list[FloatArray],
+    weights: FloatArray,
+    max_iter: int,
+    tol: float,
+    trim: tuple[float, float] | None,
+) -> RakingResult:
+    """Iterative proportional fitting of units that each stand for ``counts`` respondents."""
+    n = counts.sum()
 
     def largest_error(w: FloatArray) -> float:
-        total = w.sum()
+        total = (w * counts).sum()
         return max(
-            float(np.abs(np.bincount(c, weights=w, minlength=s.size) / total - s).max())
+            float(np.abs(np.bincount(c, weights=w * counts, minlength=s.size) / total - s).max())
             for c, s in zip(codes, targets, strict=True)
         )
 
@@ -255,7 +283,7 @@ def rake(
     while iterations < max_iter and error > tol:
         iterations += 1
         for c, s in zip(codes, targets, strict=True):
-            totals = np.bincount(c, weights=weights, minlength=s.size)
+            totals = np.bincount(c, weights=weights * counts, minlength=s.size)
             weights = weights * (s * n / totals)[c]
         if trim is not None:
             weights = np.clip(weights, trim[0], trim[1])
