@@ -40,6 +40,7 @@ class RouteRule:
 
 V, VV, EV, UV = Action.VIEW_DASHBOARD, Action.VIEW_VALUES, Action.ENTER_VALUES, Action.UPLOAD_VALUES
 RE, VR, EX = Action.RUN_EVALUATION, Action.VIEW_RUNS, Action.EXPORT_RESULTS
+VS, MS = Action.VIEW_SURVEYS, Action.MANAGE_SURVEYS
 ROUTES = [
     RouteRule("GET", "/healthz", None),
     RouteRule("GET", "/login", None),
@@ -77,6 +78,27 @@ ROUTES = [
     RouteRule("POST", "/runs/{run_id}/robustness", RE),
     RouteRule("POST", "/api/runs/{run_id}/uncertainty", RE),
     # data collection
+    # surveys: the public page, the office's pages and the designer
+    RouteRule("GET", "/s/{slug}", None),
+    RouteRule("POST", "/s/{slug}", None),
+    RouteRule("GET", "/surveys", VS),
+    RouteRule("POST", "/surveys", MS),
+    RouteRule("GET", "/surveys/{survey_id}", VS),
+    RouteRule("GET", "/surveys/{survey_id}/live", VS),
+    RouteRule("POST", "/surveys/{survey_id}/close", MS),
+    RouteRule("POST", "/surveys/{survey_id}/import", MS),
+    RouteRule("POST", "/surveys/{survey_id}/margins", MS),
+    RouteRule("POST", "/surveys/{survey_id}/publish", MS),
+    RouteRule("GET", "/surveys/{survey_id}/export.xlsx", VS),
+    RouteRule("GET", "/questionnaires", MS),
+    RouteRule("GET", "/questionnaires/{questionnaire_id}/edit", MS),
+    RouteRule("POST", "/questionnaires/validate", MS),
+    RouteRule("POST", "/questionnaires", MS),
+    RouteRule("GET", "/api/surveys", VS),
+    RouteRule("POST", "/api/surveys", MS),
+    RouteRule("GET", "/api/surveys/{survey_id}/results", VS),
+    RouteRule("POST", "/api/surveys/{survey_id}/close", MS),
+    RouteRule("POST", "/api/questionnaires/validate", MS),
     RouteRule("GET", "/collect", VV),
     RouteRule("GET", "/collect/missing", VV),
     RouteRule("GET", "/collect/template.xlsx", UV),

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from cityloop.errors import FrameworkError, Location, Problem, schema_problems
 from cityloop.frameworks.schema import FrameworkFile
 from cityloop.frameworks.tree import Framework, compile_framework
+from cityloop.yamltext import load_with_nodes
 
 SHIPPED_PACKAGE = "cityloop.frameworks"
 EXCEL_SHEETS = ("framework", "dimensions", "indicators")
@@ -59,8 +60,7 @@ def load_framework(ref: str | Path) -> Framework:
 def parse_yaml(text: str, *, source: str) -> Framework:
     """Parse YAML text into a validated framework; every fault names its line."""
     try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
+        data, root = load_with_nodes(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         row = mark.line + 1 if mark is not None else None

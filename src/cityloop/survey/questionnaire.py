@@ -26,6 +26,7 @@ from cityloop.survey.questionnaire_schema import (
     QuestionnaireFile,
     structure_faults,
 )
+from cityloop.yamltext import load_with_nodes
 
 SHIPPED_PACKAGE = "cityloop.survey"
 SHIPPED_FOLDER = "questionnaires"
@@ -118,8 +119,7 @@ def parse_questionnaire(text: str, source: str) -> Questionnaire:
         ``questionnaire.invalid`` listing every fault found.
     """
     try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
+        data, root = load_with_nodes(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = Location(file=source, row=mark.line + 1 if mark is not None else None)
