@@ -20,6 +20,7 @@ from cityloop.store import Database, Origin, OriginKind, Settings, migrate
 from cityloop.store.audit import utc_now
 from cityloop.store.backup import MANIFEST, Manifest, read_backup
 from cityloop.store.models import Department, User
+from cityloop.store.surveys import NewResponse
 from tests.store.databases import new_database_url
 from tests.store.samples import Demo
 
@@ -49,6 +50,20 @@ def fill(db: Database, mini: Framework, demo: Demo) -> None:
     due = deadline_moment(date(2026, 6, 30))
     round_id = db.open_round("mini", 2026, due, note="第一轮", actor="alice").id
     db.add_reminder(round_id, "data_bureau", "110100", message="请报送", actor="bob")
+    db.surveys.save_questionnaire("mine", "1", "id: mine\ntitle: {zh: 问卷}\n", actor="alice")
+    survey = db.surveys.create(
+        unit="110100", questionnaire_id="mine", questionnaire_version="1",
+        questionnaire_yaml="id: mine\n", year=2026, districts=[{"code": "d1", "name_zh": "东城"}],
+        margins={"age": {"18-29": 120.5}}, actor="alice",
+    )  # fmt: skip
+    answers = {"q1": 4.0, "q2": ["a", "b"], "q3": '"引号" \\ <b>', "q4": None, "q5": 0.1 + 0.2}
+    db.surveys.add_responses(
+        survey.id,
+        [
+            NewResponse("r1", {"district": "d1"}, answers, device_hash="h1"),
+            NewResponse("r2", {}, {"q1": 2}, source="import:答卷.xlsx"),
+        ],
+    )
 
 
 @pytest.fixture

@@ -217,7 +217,7 @@ def add_responses(session: Session, survey_id: int, rows: Sequence[NewResponse])
         raise InputError("surveypub.unknown_survey", survey=survey_id)
     problems = _duplicates(session, survey_id, rows)
     if problems:
-        raise InputError("surveypub.duplicates", problems, count=len(problems))
+        raise InputError("surveypub.duplicates", problems, survey=survey_id)
     if rows:
         session.execute(insert(table_of(SurveyResponse)), [r.row(survey_id) for r in rows])
     return len(rows)
@@ -259,7 +259,7 @@ def response_count(session: Session, survey_id: int) -> int:
 
 def responses_frame(session: Session, survey_id: int) -> pd.DataFrame:
     """The stored responses, oldest first: ``receipt``, ``submitted_at``, ``source``, then one
-    column per attribute and per answered question (lists stay lists, absent answers None).
+    column per attribute and per answered question (choices as arrays of codes, absent None).
 
     The JSON is fetched as text in one query and expanded by DuckDB's JSON functions: no
     Python work per response.

@@ -5,14 +5,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cityloop._version import __version__
 from cityloop.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language, t, use_language
@@ -29,6 +30,8 @@ from cityloop.web.routes import (
     robustness,
     runs,
     session,
+    survey_public,
+    surveys,
     whatif,
 )
 
@@ -51,32 +54,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = Database.open(settings)  # builds the engine; connects on first use
     static = Path(str(resources.files("cityloop.web").joinpath("static")))
     app.mount("/static", StaticFiles(directory=static), name="static")
-    for module in (health, session, frameworks, cities, ranking, collect, runs, whatif, robustness):
+    # The public survey routes come first: a submission then matches at the first route
+    # instead of after every other one (they take the most requests by far).
+    routers = (
+        survey_public, health, session, frameworks, cities, ranking, collect, runs, whatif,
+        robustness, surveys,
+    )  # fmt: skip
+    for module in routers:
         app.include_router(module.router)
     install_handlers(app)
 
-    @app.middleware("http")
-    async def language_and_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        lang = request_language(request)
-        request.state.lang = lang
-        with use_language(lang):
-            if request.url.path.startswith("/api/") and not api_csrf_ok(request):
-                response: Response = JSONResponse(
-                    {"detail": t("web.csrf_header_missing", header=CSRF_HEADER)}, status_code=403
-                )
-            else:
-                response = await call_next(request)
-        if "lang" in request.query_params:
-            response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"
-        response.headers["X-Frame-Options"] = "DENY"
-        if settings.hsts:
-            response.headers["Strict-Transport-Security"] = "max-age=31536000"
-        return response
+    # A pure ASGI middleware, not ``@app.middleware("http")``: that one runs every request in
+    # an extra task with a copied body stream, which cost more CPU than a survey submission's
+    # own work (measured: benchmarks/survey_load.py, docs/survey-collection.md).
+    app.add_middleware(LanguageAndHeaders, hsts=settings.hsts)
 
     # Added last so it runs first: the session is there for everything above.
     app.add_middleware(
@@ -88,6 +79,57 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         https_only=settings.secure_cookies,
     )
     return app
+
+
+class LanguageAndHeaders:
+    """Every request runs in its reader's language (``?lang=``, cookie, zh-CN), a signed-in
+    session's JSON API writes need the CSRF header, and every response gets the security
+    headers (and the language cookie when ``?lang=`` chose it)."""
+
+    def __init__(self, app: ASGIApp, hsts: bool) -> None:
+        self.app = app
+        self.fixed = {
+            "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "same-origin",
+            "X-Frame-Options": "DENY",
+        }
+        if hsts:
+            self.fixed["Strict-Transport-Security"] = "max-age=31536000"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        lang = request_language(request)
+        request.state.lang = lang
+        cookie = _language_cookie(lang) if "lang" in request.query_params else None
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if cookie is not None:
+                    headers.append("set-cookie", cookie)
+                for name, value in self.fixed.items():
+                    headers[name] = value
+            await send(message)
+
+        with use_language(lang):
+            if request.url.path.startswith("/api/") and not api_csrf_ok(request):
+                refusal = JSONResponse(
+                    {"detail": t("web.csrf_header_missing", header=CSRF_HEADER)}, status_code=403
+                )
+                await refusal(scope, receive, send_with_headers)
+            else:
+                await self.app(scope, receive, send_with_headers)
+
+
+def _language_cookie(lang: str) -> str:
+    """The Set-Cookie value that remembers the chosen language for a year."""
+    carrier = Response()
+    carrier.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
+    return carrier.headers["set-cookie"]
 
 
 def request_language(request: Request) -> str:

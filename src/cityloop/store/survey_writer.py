@@ -1,0 +1,224 @@
+"""Group commit for survey submissions: many requests' responses written in one transaction.
+
+A submission is acknowledged only after the transaction holding it has committed (SQLite with
+``synchronous=FULL`` has synced its WAL; PostgreSQL has committed), so "received" means stored.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import queue
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+
+from cityloop.store.models import Survey, SurveyResponse, SurveyStatus, table_of
+from cityloop.store.settings import WRITE_OPTION
+from cityloop.store.surveys import NewResponse
+
+DEFAULT_WINDOW_S = 0.002  # how long the first submission of a batch waits for company
+DEFAULT_MAX_BATCH = 256  # rows of one INSERT: well inside SQLite's bound-parameter limit
+RESPONSES = table_of(SurveyResponse)
+
+
+class Outcome(StrEnum):
+    """What became of one submission."""
+
+    STORED = "stored"
+    DUPLICATE_RECEIPT = "duplicate_receipt"  # this one-time token was used already
+    DUPLICATE_DEVICE = "duplicate_device"  # this device has answered already
+    NOT_OPEN = "not_open"  # the survey is unknown, not open yet, or closed
+
+
+@dataclass
+class _Pending:
+    survey_id: int
+    response: NewResponse
+    future: Future[Outcome] = field(default_factory=Future)
+
+
+_STOP = object()
+
+
+class SurveyWriter:
+    """A background thread that writes queued submissions in batches.
+
+    Each web worker process has one. Across processes, SQLite serialises the batches (each
+    transaction is ``BEGIN IMMEDIATE``); the writers of one SQLite file also queue on a lock
+    file, because SQLite's own busy wait sleeps up to 100 ms between tries, while a blocked
+    ``flock`` wakes the moment the other writer commits. PostgreSQL needs no lock for them:
+    inserts of different batches never wait on each other except on the same unique key,
+    and ``ON CONFLICT DO NOTHING`` settles that key for whichever commits second. The global
+    advisory write lock of other writes is therefore not taken: a survey batch neither waits
+    for an import nor holds one up.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        window_s: float = DEFAULT_WINDOW_S,
+        max_batch: int = DEFAULT_MAX_BATCH,
+    ) -> None:
+        self._engine = engine.execution_options(**{WRITE_OPTION: True})
+        url = engine.url
+        on_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+        self._lock_file = f"{url.database}.survey-writer.lock" if on_file else None
+        self.window_s = window_s
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Pending | object] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.batches = 0  # committed batches, for tests and benchmarks
+
+    def submit(self, survey_id: int, response: NewResponse) -> Future[Outcome]:
+        """Queue one response; the future resolves once its batch committed (or failed)."""
+        pending = _Pending(survey_id, response)
+        self._ensure_running()
+        self._queue.put(pending)
+        return pending.future
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is queued, then stop the thread."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(_STOP)
+            thread.join(timeout)
+
+    def _ensure_running(self) -> None:
+        if self._thread is not None:
+            return
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="survey-writer", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch, stop = self._gather(first)
+            self._write(batch)
+            if stop:
+                return
+
+    def _gather(self, first: object) -> tuple[list[_Pending], bool]:
+        """``first`` and whatever arrives within the window, up to ``max_batch``."""
+        assert isinstance(first, _Pending)
+        batch = [first]
+        deadline = time.monotonic() + self.window_s
+        while len(batch) < self.max_batch:
+            remaining = deadline - time.monotonic()
+            try:
+                item = (
+                    self._queue.get(timeout=remaining)
+                    if remaining > 0
+                    else self._queue.get_nowait()
+                )
+            except queue.Empty:
+                break
+            if item is _STOP:
+                return batch, True
+            assert isinstance(item, _Pending)
+            batch.append(item)
+        return batch, False
+
+    def _write(self, batch: list[_Pending]) -> None:
+        """One transaction for the batch; the futures learn their outcome after the commit.
+        Any failure of the transaction fails every submission in it: none was stored."""
+        try:
+            with self._turn(), self._engine.begin() as conn:
+                outcomes = write_batch(conn, [(p.survey_id, p.response) for p in batch])
+        except Exception as exc:  # every request of the batch must hear of it, whatever it is
+            for p in batch:
+                p.future.set_exception(exc)
+            return
+        self.batches += 1
+        for p, outcome in zip(batch, outcomes, strict=True):
+            p.future.set_result(outcome)
+
+    @contextmanager
+    def _turn(self) -> Iterator[None]:
+        """This process's turn to write the SQLite file (nothing to wait for elsewhere)."""
+        if self._lock_file is None:
+            yield
+            return
+        with open(self._lock_file, "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def write_batch(conn: Connection, batch: Sequence[tuple[int, NewResponse]]) -> list[Outcome]:
+    """Insert the batch's responses in the caller's transaction; one outcome per submission.
+
+    A receipt or device already stored, or repeated within the batch, fails only that
+    submission: the in-batch repeats are found here, the stored ones by the database's unique
+    keys (``ON CONFLICT DO NOTHING ... RETURNING`` says which rows went in).
+    """
+    surveys = {s for s, _ in batch}
+    open_ids = set(
+        conn.scalars(
+            select(Survey.id).where(Survey.id.in_(surveys), Survey.status == SurveyStatus.OPEN)
+        )
+    )
+    outcomes: list[Outcome | None] = [None] * len(batch)
+    receipts: set[tuple[int, str]] = set()
+    devices: set[tuple[int, str]] = set()
+    rows: list[dict[str, Any]] = []
+    for i, (survey_id, r) in enumerate(batch):
+        if survey_id not in open_ids:
+            outcomes[i] = Outcome.NOT_OPEN
+        elif (survey_id, r.receipt) in receipts:
+            outcomes[i] = Outcome.DUPLICATE_RECEIPT
+        elif r.device_hash is not None and (survey_id, r.device_hash) in devices:
+            outcomes[i] = Outcome.DUPLICATE_DEVICE
+        else:
+            receipts.add((survey_id, r.receipt))
+            if r.device_hash is not None:
+                devices.add((survey_id, r.device_hash))
+            rows.append(r.row(survey_id))
+    stored = _insert_new(conn, rows)
+    refused = receipts - stored
+    taken = _stored_receipts(conn, refused) if refused else set()
+    for i, (survey_id, r) in enumerate(batch):
+        if outcomes[i] is not None:
+            continue
+        key = (survey_id, r.receipt)
+        if key in stored:
+            outcomes[i] = Outcome.STORED
+        else:
+            outcomes[i] = Outcome.DUPLICATE_RECEIPT if key in taken else Outcome.DUPLICATE_DEVICE
+    return [o for o in outcomes if o is not None]
+
+
+def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> set[tuple[int, str]]:
+    """Insert the rows whose keys are free; (survey, receipt) of those that went in."""
+    if not rows:
+        return set()
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(RESPONSES)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .returning(RESPONSES.c.survey_id, RESPONSES.c.receipt)
+    )
+    return {(int(s), str(r)) for s, r in conn.execute(statement)}
+
+
+def _stored_receipts(conn: Connection, keys: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
+    r = RESPONSES.c
+    query = select(r.survey_id, r.receipt).where(tuple_(r.survey_id, r.receipt).in_(list(keys)))
+    return {(int(s), str(x)) for s, x in conn.execute(query)}
