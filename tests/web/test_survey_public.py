@@ -19,7 +19,7 @@ from cityloop.store.surveys import SurveyRow
 from cityloop.survey.answers import validate_submission
 from cityloop.survey.questionnaire import Questionnaire, shipped_questionnaire
 from cityloop.web.ratelimit import RateLimiter
-from cityloop.web.routes.survey_public import collector
+from cityloop.web.survey_submissions import collector
 from tests.store.databases import BACKENDS, new_database_url
 from tests.web.conftest import SCREENSHOTS, serve
 from tests.web.site import Site, make_site
@@ -141,12 +141,19 @@ def test_the_json_api_answers_201_409_422(fresh: Site) -> None:
         created = kiosk.post(f"/s/{survey.slug}", json={"token": token, "answers": answers})
         assert created.status_code == 201
         assert created.json()["receipt"] in fresh.db.surveys.receipts(survey.id)
+        # Answered ahead of the app's routing, still with the headers every response carries.
+        assert "frame-ancestors 'none'" in created.headers["content-security-policy"]
+        assert created.headers["x-content-type-options"] == "nosniff"
         assert (
             kiosk.post(f"/s/{survey.slug}", json={"token": token, "answers": answers}).status_code
             == 409
         )
         forged = kiosk.post(f"/s/{survey.slug}", json={"token": token + "x", "answers": answers})
         assert forged.status_code == 422 and "失效" in forged.json()["detail"]
+        english = kiosk.post(
+            f"/s/{survey.slug}?lang=en", json={"token": token + "x", "answers": answers}
+        )
+        assert english.status_code == 422 and "失效" not in english.json()["detail"]
         assert (
             kiosk.post(
                 f"/s/{survey.slug}", content=b"[1,2", headers={"content-type": "application/json"}
@@ -233,7 +240,7 @@ def test_the_rate_limit_answers_429(fresh: Site) -> None:
     survey = open_citizen_survey(fresh)
     with fresh.client() as flood:
         token = token_of(flood, survey.slug)
-        c, limiter = collector(_request_of(fresh))
+        c, limiter = collector(fresh.app.state)
         fresh.app.state.survey_collector = (c, RateLimiter(2))
         try:
             codes = [
@@ -255,7 +262,7 @@ def test_closed_unknown_and_oversized_are_refused(fresh: Site) -> None:
         )
         assert big.status_code == 413
         survey_collect.close_survey(fresh.db, survey.id, actor="admin")
-        c, _ = collector(_request_of(fresh))
+        c, _ = collector(fresh.app.state)
         c.settings = c.settings.model_copy(update={"fresh_seconds": 0.0})
         try:
             closed = phone.get(f"/s/{survey.slug}")
@@ -266,15 +273,6 @@ def test_closed_unknown_and_oversized_are_refused(fresh: Site) -> None:
             c.settings = c.settings.model_copy(update={"fresh_seconds": 1.0})
         assert phone.get("/s/no-such-survey").status_code == 404
     assert fresh.db.surveys.response_count(survey.id) == 0
-
-
-def _request_of(site: Site) -> Any:
-    """Enough of a request for ``collector``: the app."""
-
-    class _Fake:
-        app = site.app
-
-    return _Fake()
 
 
 def answer_on_screen(box: Any) -> None:

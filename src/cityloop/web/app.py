@@ -8,7 +8,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
@@ -16,11 +16,12 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cityloop._version import __version__
-from cityloop.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language, t, use_language
+from cityloop.i18n import t, use_language
 from cityloop.store import Database
 from cityloop.store.settings import Settings
 from cityloop.web.auth import CSRF_HEADER, api_csrf_ok, session_secret
 from cityloop.web.guard import install_handlers
+from cityloop.web.language import language_cookie, request_language
 from cityloop.web.routes import (
     cities,
     collect,
@@ -34,8 +35,8 @@ from cityloop.web.routes import (
     surveys,
     whatif,
 )
+from cityloop.web.survey_submissions import SurveySubmissions
 
-LANG_COOKIE = "cityloop_lang"
 # Scripts only from our own origin (ECharts and HTMX are vendored), never inline; no framing.
 # Styles allow inline attributes because ECharts writes style attributes into its SVG and
 # tooltips; an injected style cannot run code, an injected script is what the policy stops.
@@ -78,7 +79,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.secure_cookies,
     )
+    # Outermost of ours: JSON survey submissions are answered before sessions and routing.
+    app.add_middleware(SurveySubmissions, headers=security_headers(settings.hsts))
     return app
+
+
+def security_headers(hsts: bool) -> dict[str, str]:
+    """The headers every response carries (HSTS only when the site is served over HTTPS)."""
+    headers = {
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "X-Frame-Options": "DENY",
+    }
+    if hsts:
+        headers["Strict-Transport-Security"] = "max-age=31536000"
+    return headers
 
 
 class LanguageAndHeaders:
@@ -88,14 +104,7 @@ class LanguageAndHeaders:
 
     def __init__(self, app: ASGIApp, hsts: bool) -> None:
         self.app = app
-        self.fixed = {
-            "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "same-origin",
-            "X-Frame-Options": "DENY",
-        }
-        if hsts:
-            self.fixed["Strict-Transport-Security"] = "max-age=31536000"
+        self.fixed = security_headers(hsts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -104,7 +113,7 @@ class LanguageAndHeaders:
         request = Request(scope)
         lang = request_language(request)
         request.state.lang = lang
-        cookie = _language_cookie(lang) if "lang" in request.query_params else None
+        cookie = language_cookie(lang) if "lang" in request.query_params else None
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -123,23 +132,3 @@ class LanguageAndHeaders:
                 await refusal(scope, receive, send_with_headers)
             else:
                 await self.app(scope, receive, send_with_headers)
-
-
-def _language_cookie(lang: str) -> str:
-    """The Set-Cookie value that remembers the chosen language for a year."""
-    carrier = Response()
-    carrier.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
-    return carrier.headers["set-cookie"]
-
-
-def request_language(request: Request) -> str:
-    """``?lang=`` first, then the language cookie, then zh-CN; unknown values fall back."""
-    for candidate in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
-        if candidate:
-            try:
-                lang = normalise_language(candidate)
-            except ValueError:
-                continue
-            if lang in LANGUAGES:
-                return lang
-    return DEFAULT_LANGUAGE
