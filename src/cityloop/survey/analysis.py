@@ -7,7 +7,8 @@ of per-stratum sums, so 10 million responses take a few seconds.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -127,6 +128,30 @@ def analyse(
     if by is None:
         by = ("district",) if "district" in frame.columns else ()
     weights, raking = _rake_each_year(frame, margins, trim)
+    year = int(frame["year"].max())
+    # Needs and indices share nothing but the weights; NumPy and Arrow release the GIL in
+    # their loops, so the needs run on the second core while the indices are estimated.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        needs = pool.submit(
+            rank_needs, plan, responses, weights,
+            dictionary=dictionary, year=year, confidence=confidence,
+        )  # fmt: skip
+        analysis = _indices(plan, frame, weights, raking, previous, parents, by, cut, confidence)
+        return replace(analysis, needs=needs.result())
+
+
+def _indices(
+    plan: AnalysisPlan,
+    frame: pd.DataFrame,
+    weights: FloatArray,
+    raking: dict[int, RakingResult],
+    previous: SurveyAnalysis | None,
+    parents: Mapping[str, str] | None,
+    by: Sequence[str],
+    cut: Cut,
+    confidence: float,
+) -> SurveyAnalysis:
+    """Everything of :func:`analyse` but the needs (left empty for the caller to fill)."""
     scores = respondent_scores(plan, frame, parents)
     estimates = estimate_scores(scores, frame, weights, by=by, confidence=confidence)
     year = int(frame["year"].max())
@@ -162,7 +187,5 @@ def analyse(
         ),
         yoy=year_over_year(comparable, confidence=confidence),
         ipa=ipa_table(plan, estimates, derived, year=year, cut=cut),
-        needs=rank_needs(
-            plan, responses, weights, dictionary=dictionary, year=year, confidence=confidence
-        ),
+        needs=pd.DataFrame(),
     )
