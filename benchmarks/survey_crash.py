@@ -76,13 +76,13 @@ def main() -> None:
         target = Target(url, Path(tmp), slug, survey_id, free_port())
         issued = tokens(url, slug, int(args.rate * args.seconds) + 2000)
         first, after = issued[:-2000], issued[-2000:]
-        proc = start_server(target, args.workers, 2.0)
+        proc = start_server(target, args.workers, 5.0)
         killed = threading.Timer(args.kill_after, os.killpg, (proc.pid, signal.SIGKILL))
         killed.start()
         results, wall = run_load(target, first, args.rate, 1, args.connections)
         proc.wait()
         figures = summarise(results, wall)
-        proc = start_server(target, args.workers, 2.0)
+        proc = start_server(target, args.workers, 5.0)
         try:
             again, again_wall = run_load(target, after, 200, 1, 32)
         finally:

@@ -307,7 +307,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--loaders", type=int, default=1)
     parser.add_argument("--connections", type=int, default=128, help="per loader")
-    parser.add_argument("--window-ms", type=float, default=2.0)
+    parser.add_argument("--window-ms", type=float, default=5.0)
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     with (

@@ -4,6 +4,8 @@ hash, and the per-address rate limit."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import select
 
@@ -83,19 +85,21 @@ def test_tokens_validation_and_the_writer(db: Database, mini_demo: Demo) -> None
         token = collector.issue_token(survey)
         assert collector.issue_token(survey) != token  # a fresh receipt each time
         with pytest.raises(InputError) as bad:
-            collector.submit(survey, token, payload(gender="robot"))
+            asyncio.run(collector.submit(survey, token, payload(gender="robot")))
         assert [p.location.column for p in bad.value.problems] == ["gender"]
-        with pytest.raises(InputError):
-            Collector(db, "t" * 48).submit(survey, token, payload())  # another site's secret
-        receipt, written = collector.submit(survey, token, payload(), device_id="phone-1")
-        assert written.result(timeout=30) == Outcome.STORED
-        assert collector.submit(survey, token, payload())[1].result(timeout=30) == (
+        with pytest.raises(InputError):  # another site's secret
+            asyncio.run(Collector(db, "t" * 48).submit(survey, token, payload()))
+        receipt, outcome = asyncio.run(
+            collector.submit(survey, token, payload(), device_id="phone-1")
+        )
+        assert outcome == Outcome.STORED
+        assert asyncio.run(collector.submit(survey, token, payload()))[1] == (
             Outcome.DUPLICATE_RECEIPT
         )
         again = collector.issue_token(survey)
-        assert collector.submit(survey, again, payload(), device_id="phone-1")[1].result(
-            timeout=30
-        ) == (Outcome.DUPLICATE_DEVICE)
+        assert asyncio.run(collector.submit(survey, again, payload(), device_id="phone-1"))[1] == (
+            Outcome.DUPLICATE_DEVICE
+        )
         frame = db.surveys.responses_frame(row.id)
         assert frame["receipt"].tolist() == [receipt]
         with db.reader() as s:

@@ -3,8 +3,7 @@ on any duplicate, the response frame, and the group-commit writer under concurre
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import Future
+import asyncio
 
 import pandas as pd
 import pytest
@@ -101,31 +100,34 @@ def test_the_writer_stores_concurrent_submissions_and_refuses_duplicates_one_by_
 ) -> None:
     survey = open_survey(db, mini_demo)
     writer = SurveyWriter(db.engine, window_s=0.01, max_batch=16)
-    futures: list[Future[Outcome]] = []
-    lock = threading.Lock()
 
-    def client(k: int) -> None:
+    async def client(k: int) -> list[Outcome]:
+        # 8 clients interleaved on one event loop, as requests are in a web worker.
+        waiting = []
         for i in range(25):
-            f = writer.submit(survey.id, response(f"r{k}-{i}", f"d{k}-{i}"))
-            with lock:
-                futures.append(f)
+            waiting.append(writer.submit(survey.id, response(f"r{k}-{i}", f"d{k}-{i}")))
+            await asyncio.sleep(0)
+        return list(await asyncio.gather(*waiting))
 
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert {f.result(timeout=30) for f in futures} == {Outcome.STORED}
-    assert writer.batches < len(futures)  # grouped
-    again = [
-        writer.submit(survey.id, response("r0-0")),  # receipt stored before
-        writer.submit(survey.id, response("new-1", "d0-1")),  # device stored before
-        writer.submit(survey.id, response("new-2", "dx")),
-        writer.submit(survey.id, response("new-2", "dy")),  # same receipt in the batch
-        writer.submit(survey.id, response("new-3", "dx")),  # same device in the batch
-        writer.submit(survey.id + 1, response("new-4")),  # no such survey
-    ]
-    assert [f.result(timeout=30) for f in again] == [
+    async def clients() -> list[list[Outcome]]:
+        return list(await asyncio.gather(*(client(k) for k in range(8))))
+
+    assert {o for outcomes in asyncio.run(clients()) for o in outcomes} == {Outcome.STORED}
+    assert writer.batches < 200  # grouped
+
+    async def one_batch() -> list[Outcome]:
+        return list(
+            await asyncio.gather(
+                writer.submit(survey.id, response("r0-0")),  # receipt stored before
+                writer.submit(survey.id, response("new-1", "d0-1")),  # device stored before
+                writer.submit(survey.id, response("new-2", "dx")),
+                writer.submit(survey.id, response("new-2", "dy")),  # same receipt in the batch
+                writer.submit(survey.id, response("new-3", "dx")),  # same device in the batch
+                writer.submit(survey.id + 1, response("new-4")),  # no such survey
+            )
+        )
+
+    assert asyncio.run(one_batch()) == [
         Outcome.DUPLICATE_RECEIPT,
         Outcome.DUPLICATE_DEVICE,
         Outcome.STORED,
@@ -134,18 +136,42 @@ def test_the_writer_stores_concurrent_submissions_and_refuses_duplicates_one_by_
         Outcome.NOT_OPEN,
     ]
     db.surveys.close(survey.id, actor="alice")
-    assert writer.submit(survey.id, response("late")).result(timeout=30) == Outcome.NOT_OPEN
-    writer.close()
+
+    async def late() -> Outcome:
+        return await writer.submit(survey.id, response("late"))
+
+    assert asyncio.run(late()) == Outcome.NOT_OPEN
     assert db.surveys.response_count(survey.id) == 201
+
+
+def test_the_writer_answers_after_the_commit_and_skips_cancelled_requests(
+    db: Database, mini_demo: Demo
+) -> None:
+    survey = open_survey(db, mini_demo)
+    writer = SurveyWriter(db.engine, window_s=0.5, max_batch=3)
+
+    async def run() -> tuple[bool, list[Outcome]]:
+        left = writer.submit(survey.id, response("gone"))
+        left.cancel()  # the client went away: the response is still written, nobody told
+        first = writer.submit(survey.id, response("a"))
+        before = first.done()
+        rest = writer.submit(survey.id, response("b"))  # the third fills the batch at once
+        return before, list(await asyncio.gather(first, rest))
+
+    answered_early, outcomes = asyncio.run(run())
+    assert not answered_early and outcomes == [Outcome.STORED, Outcome.STORED]
+    assert db.surveys.response_count(survey.id) == 3 and writer.batches == 1
 
 
 def test_a_failing_batch_acknowledges_nobody(db: Database, mini_demo: Demo) -> None:
     survey = open_survey(db, mini_demo)
     writer = SurveyWriter(db.engine, window_s=0.5, max_batch=16)
-    good = [writer.submit(survey.id, response(f"ok{i}")) for i in range(5)]
-    bad = writer.submit(survey.id, response("bad", q1=object()))  # not JSON: the insert fails
-    for f in [*good, bad]:
-        with pytest.raises((TypeError, StatementError)):  # as each driver reports it
-            f.result(timeout=30)
-    writer.close()
+
+    async def run() -> list[object]:
+        good = [writer.submit(survey.id, response(f"ok{i}")) for i in range(5)]
+        bad = writer.submit(survey.id, response("bad", q1=object()))  # not JSON: insert fails
+        return list(await asyncio.gather(*good, bad, return_exceptions=True))
+
+    results = asyncio.run(run())
+    assert all(isinstance(r, (TypeError, StatementError)) for r in results), results
     assert db.surveys.response_count(survey.id) == 0

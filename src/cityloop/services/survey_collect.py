@@ -12,7 +12,6 @@ import secrets
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -46,7 +45,7 @@ class SurveySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CITYLOOP_SURVEY_", extra="ignore")
 
     rate_per_minute: int = 10  # submissions per client address per minute (per worker)
-    batch_window_ms: float = 2.0  # how long a batch waits for more submissions
+    batch_window_ms: float = 5.0  # how long a batch waits for more submissions (measured)
     batch_max: int = DEFAULT_MAX_BATCH
     token_days: int = 30  # how long a form stays submittable after it was shown
     fresh_seconds: float = 1.0  # how old a survey's cached status may be
@@ -232,7 +231,7 @@ class Collector:
             return None
         return hmac.new(self._device_key, device_id.encode(), hashlib.sha256).hexdigest()
 
-    def submit(
+    async def submit(
         self,
         survey: PublicSurvey,
         token: str,
@@ -240,10 +239,10 @@ class Collector:
         *,
         device_id: str | None = None,
         source: str = "web",
-    ) -> tuple[str, Future[Outcome]]:
-        """Check the token and every answer, then queue the response; returns its receipt and
-        the writer's future (resolved after the commit). Raises ``InputError`` (bad token,
-        bad answers) with nothing queued."""
+    ) -> tuple[str, Outcome]:
+        """Check the token and every answer, queue the response and wait for its batch to be
+        committed; returns the receipt and what became of it. Raises ``InputError`` (bad
+        token, bad answers) with nothing queued."""
         receipt = self.receipt_of(survey, token)
         submission = validate_submission(survey.questionnaire, payload, survey.district_codes)
         response = NewResponse(
@@ -253,7 +252,7 @@ class Collector:
             source=source,
             device_hash=self.device_hash(device_id),
         )
-        return receipt, self.writer.submit(survey.row.id, response)
+        return receipt, await self.writer.submit(survey.row.id, response)
 
     def close(self) -> None:
         self.writer.close()

@@ -6,14 +6,11 @@ A submission is acknowledged only after the transaction holding it has committed
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
-import queue
-import threading
-import time
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
@@ -24,7 +21,7 @@ from cityloop.store.models import Survey, SurveyResponse, SurveyStatus, table_of
 from cityloop.store.settings import WRITE_OPTION
 from cityloop.store.surveys import NewResponse
 
-DEFAULT_WINDOW_S = 0.002  # how long the first submission of a batch waits for company
+DEFAULT_WINDOW_S = 0.005  # how long the first submission of a batch waits for company
 DEFAULT_MAX_BATCH = 256  # rows of one INSERT: well inside SQLite's bound-parameter limit
 RESPONSES = table_of(SurveyResponse)
 SURVEYS = table_of(Survey)
@@ -43,14 +40,17 @@ class Outcome(StrEnum):
 class _Pending:
     survey_id: int
     response: NewResponse
-    future: Future[Outcome] = field(default_factory=Future)
-
-
-_STOP = object()
+    future: asyncio.Future[Outcome]
 
 
 class SurveyWriter:
-    """A background thread that writes queued submissions in batches.
+    """Group commit on the event loop: the submissions made within ``window_s`` of the first
+    (at most ``max_batch``) are written in one transaction, from the loop itself.
+
+    Not from a thread: under load a writer thread fought the event loop for the GIL at every
+    database call, so a batch that takes ≈ 1.5 ms took 12–13 ms and p99 latency went to
+    hundreds of ms (benchmarks/survey_load.py, docs/benchmarks.md). The loop is blocked for the
+    write instead; new requests wait in the socket meanwhile. Use one writer per event loop.
 
     Each web worker process has one. Across processes, SQLite serialises the batches (each
     transaction is ``BEGIN IMMEDIATE``); the writers of one SQLite file also queue on a lock
@@ -75,78 +75,51 @@ class SurveyWriter:
         self._lock_file = f"{url.database}.survey-writer.lock" if on_file else None
         self.window_s = window_s
         self.max_batch = max_batch
-        self._queue: queue.SimpleQueue[_Pending | object] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        self._pending: list[_Pending] = []
+        self._timer: asyncio.TimerHandle | None = None
         self.batches = 0  # committed batches, for tests and benchmarks
 
-    def submit(self, survey_id: int, response: NewResponse) -> Future[Outcome]:
-        """Queue one response; the future resolves once its batch committed (or failed)."""
-        pending = _Pending(survey_id, response)
-        self._ensure_running()
-        self._queue.put(pending)
+    def submit(self, survey_id: int, response: NewResponse) -> asyncio.Future[Outcome]:
+        """Queue one response; the future resolves once its batch committed (or failed).
+        Call it on the running event loop."""
+        loop = asyncio.get_running_loop()
+        pending = _Pending(survey_id, response, loop.create_future())
+        self._pending.append(pending)
+        if len(self._pending) >= self.max_batch:
+            self._cancel_timer()
+            loop.call_soon(self.flush)  # after the caller has its future
+        elif self._timer is None:
+            self._timer = loop.call_later(self.window_s, self.flush)
         return pending.future
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Write what is queued, then stop the thread."""
-        with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            self._queue.put(_STOP)
-            thread.join(timeout)
-
-    def _ensure_running(self) -> None:
-        if self._thread is not None:
+    def flush(self) -> None:
+        """Write what is queued in one transaction; the futures learn their outcome after the
+        commit. Any failure of the transaction fails every submission in it: none was stored."""
+        self._cancel_timer()
+        batch, self._pending = self._pending, []
+        if not batch:
             return
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="survey-writer", daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is _STOP:
-                return
-            batch, stop = self._gather(first)
-            self._write(batch)
-            if stop:
-                return
-
-    def _gather(self, first: object) -> tuple[list[_Pending], bool]:
-        """``first`` and whatever arrives within the window, up to ``max_batch``."""
-        assert isinstance(first, _Pending)
-        batch = [first]
-        deadline = time.monotonic() + self.window_s
-        while len(batch) < self.max_batch:
-            remaining = deadline - time.monotonic()
-            try:
-                item = (
-                    self._queue.get(timeout=remaining)
-                    if remaining > 0
-                    else self._queue.get_nowait()
-                )
-            except queue.Empty:
-                break
-            if item is _STOP:
-                return batch, True
-            assert isinstance(item, _Pending)
-            batch.append(item)
-        return batch, False
-
-    def _write(self, batch: list[_Pending]) -> None:
-        """One transaction for the batch; the futures learn their outcome after the commit.
-        Any failure of the transaction fails every submission in it: none was stored."""
         try:
             with self._turn(), self._engine.begin() as conn:
                 outcomes = write_batch(conn, [(p.survey_id, p.response) for p in batch])
         except Exception as exc:  # every request of the batch must hear of it, whatever it is
             for p in batch:
-                p.future.set_exception(exc)
+                if not p.future.done():  # a request whose client left is cancelled
+                    p.future.set_exception(exc)
             return
         self.batches += 1
         for p, outcome in zip(batch, outcomes, strict=True):
-            p.future.set_result(outcome)
+            if not p.future.done():
+                p.future.set_result(outcome)
+
+    def close(self) -> None:
+        """Write what is queued now."""
+        self.flush()
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     @contextmanager
     def _turn(self) -> Iterator[None]:

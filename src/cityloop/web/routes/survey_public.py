@@ -8,7 +8,6 @@ under ``/api``: the signed one-time token, not the session, protects these posts
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from typing import Any
 
@@ -74,12 +73,11 @@ async def submit(request: Request, slug: str) -> Response:
     token = fields.get("token", [""])[0]
     payload = form_payload(survey.questionnaire, fields, ignore=FORM_FIELDS)
     try:
-        receipt, written = c.submit(
+        receipt, outcome = await c.submit(
             survey, token, payload, device_id=request.cookies.get(DEVICE_COOKIE), source="web"
         )
     except InputError as exc:
         return _invalid(request, c, survey, token, payload, exc)
-    outcome = await asyncio.wrap_future(written)
     if outcome in REFUSED:
         status, key = REFUSED[outcome]
         return _refuse(request, status, key)
