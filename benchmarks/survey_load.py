@@ -138,7 +138,7 @@ def start_server(target: Target, workers: int, window_ms: float) -> subprocess.P
 
 
 def fast_protocols() -> list[str]:
-    """uvicorn's C-based HTTP parser and event loop when they are installed (dev extras)."""
+    """uvicorn's C-based HTTP parser and event loop (dependencies of cityloop) when installed."""
     found = []
     if importlib.util.find_spec("httptools") is not None:
         found += ["--http", "httptools"]
