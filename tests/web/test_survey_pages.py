@@ -16,7 +16,9 @@ from fastapi.testclient import TestClient
 
 from cityloop.errors import InputError
 from cityloop.services import survey_collect
+from cityloop.services.survey_dashboard import survey_dashboard
 from cityloop.services.survey_demo import CITIZEN, demo_city, load_demo_surveys
+from cityloop.services.survey_results import analyse_survey
 from cityloop.store.surveys import SurveyRow
 from cityloop.survey.answers import validate_submission
 from cityloop.survey.questionnaire import Questionnaire, shipped_questionnaire
@@ -327,6 +329,11 @@ def test_dashboard_and_results_api(site: Site, demo: SurveyRow) -> None:
         assert results["responses"] == site.db.surveys.response_count(sid) > 0
         assert results["weighted"] and results["design_effect"] >= 1 and results["n_eff"] > 0
         assert results["yoy"] and results["ipa"] and results["needs"] and results["indices"]
+        # The chart's cross-hairs are the ones the analysis placed the items by.
+        ipa = analyse_survey(site.db, sid).analysis.ipa
+        cuts = survey_dashboard(site.db, sid).ipa_cuts
+        assert cuts["satisfaction"] == pytest.approx(ipa["satisfaction_cut"].iloc[0])
+        assert cuts["importance"] == pytest.approx(ipa["importance_cut"].iloc[0])
         count = results["responses"]
         assert client.get(f"/surveys/{sid}/live?since={count}").status_code == 204
         live = client.get(f"/surveys/{sid}/live?since=0", headers={"HX-Request": "true"})

@@ -192,13 +192,18 @@ def _ipa(results: SurveyResults, names: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def _cuts(ipa: pd.DataFrame) -> dict[str, float]:
-    """The cross-hairs drawn on the IPA chart: the grand means (``cut="mean"``)."""
+    """The cross-hairs drawn on the IPA chart: the ones the analysis placed the items by.
+
+    Stated and derived importances are cut at their own means, so when both kinds are on the
+    chart there is no single importance line; only the satisfaction line is drawn then.
+    """
     if ipa.empty:
         return {}
-    return {
-        "satisfaction": float(ipa["satisfaction"].mean()),
-        "importance": float(ipa["importance"].mean()),
-    }
+    cuts = {"satisfaction": float(ipa["satisfaction_cut"].iloc[0])}
+    importance = ipa["importance_cut"].unique()
+    if importance.size == 1:
+        cuts["importance"] = float(importance[0])
+    return cuts
 
 
 def _needs(needs: pd.DataFrame, names: dict[str, str]) -> list[dict[str, Any]]:

@@ -79,8 +79,10 @@
         label: { show: true, position: "right", fontSize: 10, formatter: function (p) { return p.name; } } };
     });
     if (series.length && data.cuts.satisfaction !== undefined) {
+      var lines = [{ xAxis: data.cuts.satisfaction }];
+      if (data.cuts.importance !== undefined) { lines.push({ yAxis: data.cuts.importance }); }
       series[0].markLine = { silent: true, symbol: "none", lineStyle: { color: GREY, type: "dashed" },
-        data: [{ xAxis: data.cuts.satisfaction }, { yAxis: data.cuts.importance }] };
+        data: lines };
     }
     return {
       grid: { left: 56, right: 96, top: 40, bottom: 48 },
