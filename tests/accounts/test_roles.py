@@ -33,6 +33,12 @@ EXPECTED: dict[Action, tuple[bool, bool, bool, bool, bool]] = {
     Action.VIEW_AUDIT: (True, False, False, False, False),
     Action.VIEW_SURVEYS: (True, True, False, True, False),
     Action.MANAGE_SURVEYS: (True, True, False, False, False),
+    Action.VIEW_CATALOGUE: (True, True, True, True, True),
+    Action.MANAGE_CATALOGUE: (True, False, True, False, False),
+    Action.REQUEST_SHARING: (True, False, True, False, False),
+    Action.DECIDE_SHARING: (True, False, True, False, False),
+    Action.VIEW_DATA_QUALITY: (True, True, True, False, False),
+    Action.DERIVE_INDICATORS: (True, True, False, False, False),
 }
 ROLES = (A, E, D, P, V)
 

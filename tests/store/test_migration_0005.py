@@ -31,7 +31,8 @@ def test_upgrade_from_0004_keeps_every_row_and_adds_the_tables(
         assert not NEW_TABLES & set(inspect(conn).get_table_names())
     assert before["collection_rounds"][0] == 1
 
-    assert empty_db.upgrade() == migrate.head_revision() == "0005"
+    assert empty_db.upgrade("0005") == "0005"
+    empty_db._schema_checked = True  # the store's code is newer than the schema on purpose
     with empty_db.engine.connect() as conn:
         after = _digests(conn)
     assert {name: after[name] for name in before} == before

@@ -44,6 +44,12 @@ class Action(StrEnum):
     VIEW_AUDIT = "view_audit"
     VIEW_SURVEYS = "view_surveys"  # survey results: indices, IPA, needs
     MANAGE_SURVEYS = "manage_surveys"  # design questionnaires, open/close surveys, import answers
+    VIEW_CATALOGUE = "view_catalogue"  # the resource catalogue (not-shareable ones: owner only)
+    MANAGE_CATALOGUE = "manage_catalogue"  # register, edit, publish resources; issue ingest keys
+    REQUEST_SHARING = "request_sharing"  # ask another department for a conditional resource
+    DECIDE_SHARING = "decide_sharing"  # approve/refuse requests, revoke keys, read access logs
+    VIEW_DATA_QUALITY = "view_data_quality"  # completeness, timeliness, sharing, uptime
+    DERIVE_INDICATORS = "derive_indicators"  # compute framework formulas over sensor series
 
     def label(self, lang: str | None = None) -> str:
         """The action's name in ``lang`` (default: the current language)."""
@@ -68,14 +74,24 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = MappingProxyType(
                 Action.EXPORT_RESULTS,
                 Action.VIEW_SURVEYS,
                 Action.MANAGE_SURVEYS,
+                Action.VIEW_CATALOGUE,
+                Action.VIEW_DATA_QUALITY,
+                Action.DERIVE_INDICATORS,
             }
         ),
+        # A data officer's catalogue, sharing and key actions are bound to their own
+        # department's resources (see cityloop.services.catalogue and .sharing).
         Role.DATA_OFFICER: frozenset(
             {
                 Action.VIEW_DASHBOARD,
                 Action.VIEW_VALUES,
                 Action.ENTER_VALUES,
                 Action.UPLOAD_VALUES,
+                Action.VIEW_CATALOGUE,
+                Action.MANAGE_CATALOGUE,
+                Action.REQUEST_SHARING,
+                Action.DECIDE_SHARING,
+                Action.VIEW_DATA_QUALITY,
             }
         ),
         Role.PROJECT_MANAGER: frozenset(
@@ -84,9 +100,10 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = MappingProxyType(
                 Action.VIEW_RUNS,
                 Action.MANAGE_PROJECTS,
                 Action.VIEW_SURVEYS,
+                Action.VIEW_CATALOGUE,
             }
         ),
-        Role.VIEWER: frozenset({Action.VIEW_DASHBOARD}),
+        Role.VIEWER: frozenset({Action.VIEW_DASHBOARD, Action.VIEW_CATALOGUE}),
     }
 )
 

@@ -329,3 +329,10 @@ class Database:
     def surveys(self) -> SurveyStore:
         """Questionnaires, surveys and their responses (``cityloop.store.surveys``)."""
         return SurveyStore(self)
+
+    # -- data hub: each block below is one repository of the hub (revision 0006) --------------
+    # -- data hub: catalogue --
+    # -- data hub: sharing --
+    # -- data hub: sensors --
+    # -- data hub: series --
+    # -- data hub: quality --

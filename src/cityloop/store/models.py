@@ -1,5 +1,5 @@
 """The database tables as typed SQLAlchemy 2 models: regions, frameworks, values, runs, users,
-collection rounds, questionnaires, surveys and survey responses.
+collection rounds, surveys, and the data hub (catalogue, sharing, keys, sensor observations).
 
 The migrations in ``migrations/versions`` create exactly these; a test compares the two.
 """
@@ -82,6 +82,7 @@ class OriginKind(StrEnum):
     API = "api"
     FORM = "form"
     DEMO = "demo"
+    DERIVED = "derived"  # computed by a framework formula from sensor observations (data hub)
 
 
 class RunStatus(StrEnum):
@@ -387,3 +388,218 @@ class SurveyResponse(Base):
     submitted_at: Mapped[datetime]
     attributes: Mapped[dict[str, str]] = mapped_column(JSON(none_as_null=True))
     answers: Mapped[dict[str, Any]] = mapped_column(JSON(none_as_null=True))
+
+
+# -- 0006: the data hub: resource catalogue, sharing, keys, access log, sensor observations ----
+
+
+class ResourceClass(StrEnum):
+    """GB/T 21063 classification of a government information resource: 基础, 主题 or 部门."""
+
+    BASE = "base"
+    THEME = "theme"
+    DEPARTMENT = "department"
+
+
+class SharingType(StrEnum):
+    """Who in government may use a resource: 无条件共享, 有条件共享 or 不予共享."""
+
+    UNCONDITIONAL = "unconditional"
+    CONDITIONAL = "conditional"
+    NONE = "none"
+
+
+class OpenType(StrEnum):
+    """Whether the public may read a resource: 开放, 有条件开放 or 不予开放."""
+
+    OPEN = "open"
+    CONDITIONAL = "conditional"
+    CLOSED = "closed"
+
+
+class UpdateFrequency(StrEnum):
+    """How often the owner promises fresh data (更新周期)."""
+
+    REALTIME = "realtime"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    YEARLY = "yearly"
+    IRREGULAR = "irregular"
+
+
+class ResourceStatus(StrEnum):
+    """Catalogue workflow: registered by the department (draft), then published (发布)."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+
+
+class DataResource(Base):
+    """One entry of a unit's government information resource catalogue (政务信息资源目录).
+
+    ``fields`` are the resource's information items (信息项): name, zh/en label, type.
+    ``entity_type`` names the NGSI-LD type whose observations are this resource's data;
+    a resource without one holds uploaded table rows (``resource_rows``).
+    """
+
+    __tablename__ = "data_resources"
+    __table_args__ = (UniqueConstraint("unit_code", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    code: Mapped[str] = mapped_column(String(CODE))
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"), index=True)
+    name_zh: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str] = mapped_column(String(300), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    classification: Mapped[ResourceClass] = mapped_column(
+        enum_column(ResourceClass, "resource_class")
+    )
+    fields: Mapped[list[dict[str, str]]] = mapped_column(JSON(none_as_null=True))
+    update_frequency: Mapped[UpdateFrequency] = mapped_column(
+        enum_column(UpdateFrequency, "update_frequency")
+    )
+    format: Mapped[str] = mapped_column(String(CODE))
+    sharing_type: Mapped[SharingType] = mapped_column(enum_column(SharingType, "sharing_type"))
+    sharing_condition: Mapped[str] = mapped_column(Text, default="")
+    sharing_method: Mapped[str] = mapped_column(String(CODE), default="")
+    not_shared_reason: Mapped[str] = mapped_column(Text, default="")
+    open_type: Mapped[OpenType] = mapped_column(enum_column(OpenType, "open_type"))
+    open_condition: Mapped[str] = mapped_column(Text, default="")
+    licence: Mapped[str] = mapped_column(String(200), default="")
+    keywords: Mapped[list[str]] = mapped_column(JSON(none_as_null=True))
+    entity_type: Mapped[str | None] = mapped_column(String(CODE), index=True)
+    api_url: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[ResourceStatus] = mapped_column(enum_column(ResourceStatus, "resource_status"))
+    created_by: Mapped[str] = mapped_column(String(CODE))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    data_updated_at: Mapped[datetime | None]
+
+
+class ResourceRow(Base):
+    """One row of a table resource's data, as uploaded by its department (read by datastore)."""
+
+    __tablename__ = "resource_rows"
+
+    resource_id: Mapped[int] = mapped_column(ForeignKey("data_resources.id"), primary_key=True)
+    row_no: Mapped[int] = mapped_column(primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON(none_as_null=True))
+
+
+class SharingStatus(StrEnum):
+    """A sharing request's life: asked, then approved or refused; or withdrawn by the asker."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+
+
+class SharingRequest(Base):
+    """Department A asks for department B's conditional resource, saying why (共享申请)."""
+
+    __tablename__ = "sharing_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("data_resources.id"), index=True)
+    requester_department: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    purpose: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(CODE))
+    requested_at: Mapped[datetime]
+    status: Mapped[SharingStatus] = mapped_column(enum_column(SharingStatus, "sharing_status"))
+    decided_by: Mapped[str | None] = mapped_column(String(CODE))
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class KeyScope(StrEnum):
+    """What a key may do with its one resource: read its data, or send it observations."""
+
+    READ = "read"
+    INGEST = "ingest"
+
+
+class ApiKey(Base):
+    """A revocable key that reaches exactly one resource; only its SHA-256 is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(CODE), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # shown to people so they can tell keys apart
+    resource_id: Mapped[int] = mapped_column(ForeignKey("data_resources.id"), index=True)
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    scope: Mapped[KeyScope] = mapped_column(enum_column(KeyScope, "key_scope"))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_requests.id"))
+    created_by: Mapped[str] = mapped_column(String(CODE))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(CODE))
+    revoked_at: Mapped[datetime | None]
+
+
+class AccessEntry(Base):
+    """One read or write of a resource's data through the hub's APIs (访问日志)."""
+
+    __tablename__ = "access_log"
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    resource_id: Mapped[int | None] = mapped_column(ForeignKey("data_resources.id"), index=True)
+    key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
+    department_code: Mapped[str | None] = mapped_column(String(CODE))
+    actor: Mapped[str] = mapped_column(String(CODE), default="")
+    operation: Mapped[str] = mapped_column(String(CODE))
+    status: Mapped[int]
+    rows: Mapped[int] = mapped_column(default=0)
+    client: Mapped[str] = mapped_column(String(100), default="")
+
+
+class ResourceCheck(Base):
+    """One probe of a resource's service endpoint: did it answer, and how fast (API uptime)."""
+
+    __tablename__ = "resource_checks"
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("data_resources.id"), index=True)
+    at: Mapped[datetime]
+    ok: Mapped[bool] = mapped_column(Boolean)
+    latency_ms: Mapped[float | None]
+    detail: Mapped[str] = mapped_column(String(300), default="")
+
+
+class SensorEntity(Base):
+    """An NGSI-LD entity of a unit (the tenant): its type, place and latest key-values state."""
+
+    __tablename__ = "sensor_entities"
+    __table_args__ = (UniqueConstraint("unit_code", "entity_id"),)
+
+    key: Mapped[int] = mapped_column(primary_key=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    entity_id: Mapped[str] = mapped_column(String(300))
+    entity_type: Mapped[str] = mapped_column(String(CODE), index=True)
+    resource_id: Mapped[int | None] = mapped_column(ForeignKey("data_resources.id"))
+    longitude: Mapped[float | None]
+    latitude: Mapped[float | None]
+    latest: Mapped[dict[str, Any]] = mapped_column(JSON(none_as_null=True))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Observation(Base):
+    """One observed value of one attribute of one entity at one moment (a time-series point).
+
+    ``observed_at`` is Unix seconds (UTC): integer buckets make hourly and daily aggregates the
+    same SQL on SQLite and PostgreSQL. ``value`` holds numbers, ``text`` holds states.
+    """
+
+    __tablename__ = "observations"
+
+    entity_key: Mapped[int] = mapped_column(ForeignKey("sensor_entities.key"), primary_key=True)
+    attribute: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    observed_at: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    value: Mapped[float | None]
+    text: Mapped[str | None] = mapped_column(String(200))
