@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import insert
 
 import cityloop
 from cityloop.collection import deadline_moment
@@ -19,7 +20,19 @@ from cityloop.services.store import backup, restore
 from cityloop.store import Database, Origin, OriginKind, Settings, migrate
 from cityloop.store.audit import utc_now
 from cityloop.store.backup import MANIFEST, Manifest, read_backup
-from cityloop.store.models import Department, User
+from cityloop.store.keys import issue_key
+from cityloop.store.models import (
+    AccessEntry,
+    DataResource,
+    Department,
+    KeyScope,
+    Observation,
+    ResourceCheck,
+    ResourceRow,
+    SensorEntity,
+    SharingRequest,
+    User,
+)
 from cityloop.store.surveys import NewResponse
 from tests.store.databases import new_database_url
 from tests.store.samples import Demo
@@ -64,6 +77,61 @@ def fill(db: Database, mini: Framework, demo: Demo) -> None:
             NewResponse("r2", {}, {"q1": 2}, source="import:答卷.xlsx"),
         ],
     )
+    fill_hub(db, demo)
+
+
+def fill_hub(db: Database, demo: Demo) -> None:
+    """The data hub's tables: a resource with rows, a request, a key, log, probes, a sensor."""
+    now = utc_now()
+    resource = {
+        "unit_code": "110100", "code": "A0101-000001", "department_code": "data_bureau",
+        "name_zh": "空气质量监测 “站点”", "name_en": "Air quality", "description": "每小时\n更新",
+        "classification": "theme", "fields": [{"name": "pm25", "type": "number"}],
+        "update_frequency": "realtime", "format": "api", "sharing_type": "conditional",
+        "sharing_condition": "仅用于环境监管", "sharing_method": "api", "not_shared_reason": "",
+        "open_type": "closed", "open_condition": "", "licence": "", "keywords": ["空气", "PM2.5"],
+        "entity_type": "AirQualityObserved", "api_url": "http://127.0.0.1:9/x?a=1&b=二",
+        "status": "published", "created_by": "alice", "created_at": now, "updated_at": now,
+        "data_updated_at": now,
+    }  # fmt: skip
+    with db.session() as s:
+        resource_id = s.scalars(insert(DataResource).returning(DataResource.id), [resource]).one()
+        s.execute(insert(ResourceRow), [
+            {"resource_id": resource_id, "row_no": 1, "data": {"pm25": 0.1 + 0.2, "站": "东城"}},
+            {"resource_id": resource_id, "row_no": 2, "data": {"pm25": None, "站": "=1+1"}},
+        ])  # fmt: skip
+        request_id = s.scalars(
+            insert(SharingRequest).returning(SharingRequest.id),
+            [{"resource_id": resource_id, "requester_department": "local_office",
+              "purpose": "联合执法 \"需要\"", "requested_by": "bob", "requested_at": now,
+              "status": "approved", "decided_by": "alice", "decided_at": now,
+              "decision_reason": "同意"}],
+        ).one()  # fmt: skip
+        key = issue_key(s, resource_id=resource_id, department="local_office",
+                        scope=KeyScope.READ, actor="alice", request_id=request_id)  # fmt: skip
+        s.execute(insert(AccessEntry), [
+            {"at": now, "resource_id": resource_id, "key_id": key.key_id,
+             "department_code": "local_office", "actor": "", "operation": "datastore_search",
+             "status": 200, "rows": 2, "client": "127.0.0.1"},
+        ])  # fmt: skip
+        s.execute(insert(ResourceCheck), [
+            {"resource_id": resource_id, "at": now, "ok": False, "latency_ms": 5000.25,
+             "detail": "timed out 超时"},
+        ])  # fmt: skip
+        entity_key = s.scalars(
+            insert(SensorEntity).returning(SensorEntity.key),
+            [{"unit_code": "110100", "entity_id": "urn:ngsi-ld:AirQualityObserved:站-1",
+              "entity_type": "AirQualityObserved", "resource_id": resource_id,
+              "longitude": 116.397128, "latitude": 39.916527,
+              "latest": {"pm25": 35.5, "address": {"streetAddress": "长安街"}},
+              "created_at": now, "updated_at": now}],
+        ).one()  # fmt: skip
+        s.execute(insert(Observation), [
+            {"entity_key": entity_key, "attribute": "pm25", "observed_at": 1_767_225_600,
+             "value": 0.1 + 0.2, "text": None},
+            {"entity_key": entity_key, "attribute": "status", "observed_at": 4_102_444_800,
+             "value": None, "text": "working 正常"},
+        ])  # fmt: skip
 
 
 @pytest.fixture
