@@ -8,14 +8,19 @@ from __future__ import annotations
 import typer
 
 from cityloop.cli import (
+    catalogue,
     collect,
     data,
     db,
     demo,
+    derived,
     evaluate,
     frameworks,
     overview,
+    quality,
     runs,
+    sensors,
+    sharing,
     site,
     survey,
     uncertainty,
@@ -42,9 +47,14 @@ for module in (
     overview,
     collect,
     runs,
+    sensors,
     site,
     survey,
     uncertainty,
+    quality,
+    derived,
+    sharing,
+    catalogue,
 ):
     module.register(app)
 

@@ -10,10 +10,12 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import ValidationError
 
+from cityloop.datahub.formulas import FormulaError, parse_formula
 from cityloop.errors import FrameworkError, Location, Problem, schema_problems
 from cityloop.frameworks.schema import FrameworkFile
 from cityloop.frameworks.tree import Framework, compile_framework
@@ -168,7 +170,10 @@ def write_excel(fw: Framework, path: Path) -> None:
     for sheet in ("dimensions", "indicators"):
         rows = [_flatten_names(r) for r in spec[sheet]]
         ws = book.create_sheet(sheet)
-        columns = list(rows[0]) if rows else ["code", "name_zh", "name_en", "parent", "weight"]
+        # Every key of any row: only some indicators carry a ``derived`` formula.
+        columns = list(dict.fromkeys(k for r in rows for k in r)) or [
+            "code", "name_zh", "name_en", "parent", "weight",
+        ]  # fmt: skip
         ws.append(columns)
         for r in rows:
             ws.append([_cell(r.get(c)) for c in columns])
@@ -197,7 +202,32 @@ def _validate(
     except ValidationError as exc:
         problems = schema_problems(exc, locate_error)
         raise FrameworkError("fw.invalid", problems, file=source) from None
+    formula_problems = _derived_problems(spec, locate_error)
+    if formula_problems:
+        raise FrameworkError("fw.invalid", formula_problems, file=source)
     return compile_framework(spec, source=source, departments=departments(), locate=locate)
+
+
+def _derived_problems(spec: FrameworkFile, locate_error: Any) -> list[Problem]:
+    """Each derived formula that does not parse, and each unknown time zone, located."""
+    problems: list[Problem] = []
+    for i, indicator in enumerate(spec.indicators):
+        derived = indicator.derived
+        if derived is None:
+            continue
+        try:
+            parse_formula(derived.formula)
+        except FormulaError as exc:
+            where = locate_error(("indicators", i, "derived", "formula"))
+            params = {"code": indicator.code, **exc.params}
+            problems.append(Problem(exc.key, params, where))
+        try:
+            ZoneInfo(derived.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            where = locate_error(("indicators", i, "derived", "timezone"))
+            params = {"code": indicator.code, "timezone": derived.timezone}
+            problems.append(Problem("derived.bad_timezone", params, where))
+    return problems
 
 
 def _yaml_locations(root: yaml.Node, source: str) -> dict[str, Location]:
@@ -273,13 +303,27 @@ def _unflatten_names(rec: Mapping[str, Any]) -> dict[str, Any]:
         else:
             if key in {"band_low", "band_high"}:
                 continue
-            out[key] = value
+            # A cell holds the derived block as the YAML text ``write_excel`` put there.
+            out[key] = (
+                yaml.safe_load(value) if key == "derived" and isinstance(value, str) else value
+            )
     if rec.get("band_low") is not None or rec.get("band_high") is not None:
         out["band"] = [rec.get("band_low"), rec.get("band_high")]
     for key in ("code", "parent", "department", "unit"):
         if key in out and out[key] is not None:
             out[key] = str(out[key])
     return out
+
+
+def _yaml_cell(value: Any) -> Any:
+    """The mapping a cell's YAML text writes; the text itself when it is not YAML (the schema
+    then says what was expected)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value
 
 
 def _cell(value: Any) -> Any:

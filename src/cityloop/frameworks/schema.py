@@ -6,8 +6,17 @@ A framework is a tree: dimensions (internal nodes) and indicators (leaves, the s
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 
 class Direction(StrEnum):
@@ -84,6 +93,18 @@ class Dimension(NodeBase):
     """An internal node of the tree (first-level dimension, second-level indicator, …)."""
 
 
+class Derived(BaseModel):
+    """A derived indicator's formula over sensor series and hub metrics (data hub).
+
+    The grammar is ``cityloop.datahub.formulas``; the loader parses the formula and the zone.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    formula: str = Field(min_length=1, max_length=500)
+    timezone: str = Field(default="Asia/Shanghai", min_length=1)
+    note: Names | None = None
+
+
 class Indicator(NodeBase):
     """A leaf: one measured quantity (a scoring item) with everything needed to score it."""
 
@@ -96,6 +117,16 @@ class Indicator(NodeBase):
     source_kind: SourceKind
     department: str = Field(min_length=1)
     core: bool = True
+    derived: Derived | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_derived(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # Without a formula the dump is what it was before formulas existed, so the content
+        # hash of every stored framework version stays the same.
+        data = handler(self)
+        if self.derived is None and isinstance(data, dict):
+            data.pop("derived", None)
+        return data
 
     @field_validator("band")
     @classmethod

@@ -23,10 +23,15 @@ from cityloop.frameworks import Framework
 from cityloop.store import collection, migrate, regions, runs, values
 from cityloop.store import users as user_store
 from cityloop.store.bulk import WriteCounts
+from cityloop.store.catalogue import CatalogueStore
 from cityloop.store.frameworks import register_framework, stored_framework
 from cityloop.store.models import Base
+from cityloop.store.quality import QualityStore
 from cityloop.store.runs import RunRow
+from cityloop.store.sensors import SensorStore
+from cityloop.store.series import SeriesStore
 from cityloop.store.settings import WRITE_OPTION, Settings, display_url, make_engine
+from cityloop.store.sharing import SharingStore
 from cityloop.store.surveys import SurveyStore
 
 # Key of the PostgreSQL advisory lock every write transaction holds: writers take turns, as
@@ -332,7 +337,36 @@ class Database:
 
     # -- data hub: each block below is one repository of the hub (revision 0006) --------------
     # -- data hub: catalogue --
+
+    @property
+    def catalogue(self) -> CatalogueStore:
+        """The resource catalogue and table resources' rows (``cityloop.store.catalogue``)."""
+        return CatalogueStore(self)
+
     # -- data hub: sharing --
+
+    @property
+    def sharing(self) -> SharingStore:
+        """Sharing requests, keys, access log, endpoint checks (``cityloop.store.sharing``)."""
+        return SharingStore(self)
+
     # -- data hub: sensors --
+
+    @property
+    def sensors(self) -> SensorStore:
+        """NGSI-LD sensor entities and their observations (``cityloop.store.sensors``)."""
+        return SensorStore(self)
+
     # -- data hub: series --
+
+    @property
+    def series(self) -> SeriesStore:
+        """Sensor series for derived formulas and the derived values (``cityloop.store.series``)."""
+        return SeriesStore(self)
+
     # -- data hub: quality --
+
+    @property
+    def quality(self) -> QualityStore:
+        """Data-quality aggregates and endpoint probe results (``cityloop.store.quality``)."""
+        return QualityStore(self)

@@ -30,6 +30,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import DateTime, TypeDecorator
 
 from cityloop.accounts.roles import Role
+
+# The catalogue's vocabularies are pure (``cityloop.datahub.catalogue``); re-exported here.
+from cityloop.datahub.catalogue import OpenType as OpenType
+from cityloop.datahub.catalogue import ResourceClass as ResourceClass
+from cityloop.datahub.catalogue import ResourceStatus as ResourceStatus
+from cityloop.datahub.catalogue import SharingType as SharingType
+from cityloop.datahub.catalogue import UpdateFrequency as UpdateFrequency
 from cityloop.datahub.units import RegionLevel
 
 NAMING = {
@@ -391,49 +398,6 @@ class SurveyResponse(Base):
 
 
 # -- 0006: the data hub: resource catalogue, sharing, keys, access log, sensor observations ----
-
-
-class ResourceClass(StrEnum):
-    """GB/T 21063 classification of a government information resource: 基础, 主题 or 部门."""
-
-    BASE = "base"
-    THEME = "theme"
-    DEPARTMENT = "department"
-
-
-class SharingType(StrEnum):
-    """Who in government may use a resource: 无条件共享, 有条件共享 or 不予共享."""
-
-    UNCONDITIONAL = "unconditional"
-    CONDITIONAL = "conditional"
-    NONE = "none"
-
-
-class OpenType(StrEnum):
-    """Whether the public may read a resource: 开放, 有条件开放 or 不予开放."""
-
-    OPEN = "open"
-    CONDITIONAL = "conditional"
-    CLOSED = "closed"
-
-
-class UpdateFrequency(StrEnum):
-    """How often the owner promises fresh data (更新周期)."""
-
-    REALTIME = "realtime"
-    DAILY = "daily"
-    WEEKLY = "weekly"
-    MONTHLY = "monthly"
-    QUARTERLY = "quarterly"
-    YEARLY = "yearly"
-    IRREGULAR = "irregular"
-
-
-class ResourceStatus(StrEnum):
-    """Catalogue workflow: registered by the department (draft), then published (发布)."""
-
-    DRAFT = "draft"
-    PUBLISHED = "published"
 
 
 class DataResource(Base):

@@ -23,14 +23,20 @@ from cityloop.web.auth import CSRF_HEADER, api_csrf_ok, session_secret
 from cityloop.web.guard import install_handlers
 from cityloop.web.language import language_cookie, request_language
 from cityloop.web.routes import (
+    catalogue,
     cities,
+    ckan,
     collect,
+    derived,
     frameworks,
     health,
+    quality,
     ranking,
     robustness,
     runs,
+    sensors,
     session,
+    sharing,
     survey_public,
     surveys,
     whatif,
@@ -59,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # instead of after every other one (they take the most requests by far).
     routers = (
         survey_public, health, session, frameworks, cities, ranking, collect, runs, whatif,
-        robustness, surveys,
+        robustness, surveys, quality, sensors, derived, sharing, ckan, catalogue,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router)
