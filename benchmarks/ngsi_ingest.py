@@ -29,6 +29,7 @@ from sqlalchemy import text
 from cityloop.services import sensor_ingest
 from cityloop.services import store as store_service
 from cityloop.store import Database, Settings
+from survey_load import fresh_database  # benchmarks/ is sys.path[0] when run as a script
 
 DOCS = Path(__file__).parent.parent / "docs" / "benchmarks.md"
 SECTION = "## NGSI-LD sensor ingest — `benchmarks/ngsi_ingest.py`"
@@ -196,16 +197,13 @@ def main() -> None:
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
     results = []
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'bench.db'}"
-        results.append(run(url, "sqlite", args.observations, args.entities, args.attributes))
-    if args.postgres:
-        from tests.store.databases import new_database_url  # a fresh database, dropped after
-
-        os.environ["CITYLOOP_TEST_POSTGRES_URL"] = args.postgres
-        for url in new_database_url("postgresql", Path(tempfile.gettempdir())):
-            results.append(run(url, "postgresql", args.observations, args.entities,
-                               args.attributes))  # fmt: skip
+    backends = ("sqlite", "postgresql") if args.postgres else ("sqlite",)
+    for backend in backends:
+        with (
+            tempfile.TemporaryDirectory() as folder,
+            fresh_database(backend, Path(folder), args.postgres) as url,
+        ):
+            results.append(run(url, backend, args.observations, args.entities, args.attributes))
     body = table(results, args.entities, args.attributes)
     print(body)
     if args.write_docs:

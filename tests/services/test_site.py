@@ -30,6 +30,11 @@ def test_prepare_is_complete_and_idempotent(db: Database, tmp_path: Path) -> Non
     surveys = db.surveys.list()
     assert sorted(s.year for s in surveys)[0] == sorted(s.year for s in surveys)[-1] - 1
     assert len(surveys) == 4 and all(db.surveys.response_count(s.id) > 0 for s in surveys)
+    # The data hub: a catalogue, sensor observations, probe history and three sharing requests.
+    assert min(counts[t] for t in ("data_resources", "observations", "resource_checks")) > 0
+    requests = db.sharing.requests()
+    assert sorted(r.status for r in requests) == ["approved", "pending", "refused"]
+    assert counts["api_keys"] == 1  # the approved request's key
     again = prepare_demo_site(db, tmp_path, n_cities=SMALL)
     assert not again.loaded_demo
     assert again.run_id == first.run_id

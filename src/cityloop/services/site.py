@@ -13,7 +13,15 @@ from pathlib import Path
 
 from cityloop.accounts import Role
 from cityloop.demo.generator import DEFAULT_YEARS, DEMO_SEED
-from cityloop.services import catalogue, quality_demo, runs, sensor_demo, survey_demo, users
+from cityloop.services import (
+    catalogue,
+    quality_demo,
+    runs,
+    sensor_demo,
+    sharing_demo,
+    survey_demo,
+    users,
+)
 from cityloop.services.evaluation import DEFAULT_FRAMEWORK
 from cityloop.services.store import load_demo
 from cityloop.store import Database
@@ -58,6 +66,7 @@ def prepare_demo_site(db: Database, data_dir: Path, *, n_cities: int = 320) -> S
     catalogue.load_demo_catalogue(db, first_city(db), actor="demo-site")
     sensor_demo.load_demo_sensors(db, first_city(db), actor="demo-site")
     quality_demo.demo_probe_history(db, first_city(db), DEMO_SEED)
+    sharing_demo.load_demo_requests(db, first_city(db), actor="demo-site")
     path = Path(data_dir) / ACCOUNTS_FILE
     if db.user("admin") is None:
         accounts = _add_accounts(db, first_city(db))

@@ -561,6 +561,9 @@ class Observation(Base):
     """
 
     __tablename__ = "observations"
+    # On SQLite the rows live in their primary-key B-tree (no rowid table beside an index):
+    # an ingest batch updates one tree, not two (benchmarks/ngsi_ingest.py).
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     entity_key: Mapped[int] = mapped_column(ForeignKey("sensor_entities.key"), primary_key=True)
     attribute: Mapped[str] = mapped_column(String(CODE), primary_key=True)

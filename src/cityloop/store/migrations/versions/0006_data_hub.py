@@ -199,6 +199,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "entity_key", "attribute", "observed_at", name=op.f("pk_observations")
         ),
+        sqlite_with_rowid=False,
     )
     _allow_origins(NEW_ORIGINS)
 

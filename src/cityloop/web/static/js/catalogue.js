@@ -7,6 +7,7 @@
   builders().catalogueSharing = function (data) {
     return {
       color: COLOURS,
+      animation: false,  // a still ring: screenshots and slow machines see the final state
       tooltip: { trigger: "item", formatter: "{b}: {c} ({d}%)" },
       legend: { bottom: 0 },
       series: [{

@@ -9,7 +9,9 @@
       grid: { left: 60, right: 24, top: 24, bottom: 40 },
       xAxis: { type: "time" },
       yAxis: data.numeric ? { type: "value", scale: true } : { type: "category", data: categories },
-      series: [{ type: "line", name: data.attribute, data: data.points, showSymbol: false,
+      series: [{ type: "line", name: data.attribute, data: data.points,
+        // Markers only when there are few readings: a lone reading has no line to draw.
+        showSymbol: data.points.length < 50,
         step: data.numeric ? false : "end", sampling: "lttb" }]
     };
   };
