@@ -4,7 +4,6 @@ in Chromium a slider move that re-ranks the cities and re-draws the chart."""
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import pytest
@@ -83,16 +82,6 @@ def test_api_reranks_visible_units_and_refuses_bad_weights(site: Site) -> None:
         assert analyst.post(url, json={"year": 1999}).status_code == 422
         no_token = analyst.post(url, json={}, headers={"X-CSRF-Token": ""})
         assert no_token.status_code == 403
-
-
-def test_a_reweighting_of_all_cities_answers_in_well_under_100_ms(site: Site) -> None:
-    with site.client("admin") as admin:
-        url = f"/api/runs/{site.run_id}/whatif"
-        admin.post(url, json={})  # the run's matrix is read once, then cached
-        started = time.perf_counter()
-        for k in range(10):
-            assert admin.post(url, json={"weights": {"L2": 1 + k}}).status_code == 200
-        assert (time.perf_counter() - started) / 10 < 0.1
 
 
 def test_move_a_weight_in_chromium(site: Site, server: str, browser: Any) -> None:
