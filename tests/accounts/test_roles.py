@@ -39,6 +39,8 @@ EXPECTED: dict[Action, tuple[bool, bool, bool, bool, bool]] = {
     Action.DECIDE_SHARING: (True, False, True, False, False),
     Action.VIEW_DATA_QUALITY: (True, True, True, False, False),
     Action.DERIVE_INDICATORS: (True, True, False, False, False),
+    Action.VIEW_PLANS: (True, True, False, True, False),
+    Action.PLAN_PROGRAMME: (True, True, False, False, False),
 }
 ROLES = (A, E, D, P, V)
 

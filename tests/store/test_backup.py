@@ -27,6 +27,8 @@ from cityloop.store.models import (
     Department,
     KeyScope,
     Observation,
+    Plan,
+    PlanProject,
     ResourceCheck,
     ResourceRow,
     SensorEntity,
@@ -78,6 +80,7 @@ def fill(db: Database, mini: Framework, demo: Demo) -> None:
         ],
     )
     fill_hub(db, demo)
+    fill_plans(db)
 
 
 def fill_hub(db: Database, demo: Demo) -> None:
@@ -131,6 +134,22 @@ def fill_hub(db: Database, demo: Demo) -> None:
              "value": 0.1 + 0.2, "text": None},
             {"entity_key": entity_key, "attribute": "status", "observed_at": 4_102_444_800,
              "value": None, "text": "working 正常"},
+        ])  # fmt: skip
+
+
+def fill_plans(db: Database) -> None:
+    """Planning's tables: a unit's override of a catalogue project and a saved plan."""
+    now = utc_now()
+    with db.session() as s:
+        s.execute(insert(PlanProject), [
+            {"unit_code": "110100", "code": "city_brain", "updated_by": "alice", "updated_at": now,
+             "fields": {"cost": [1200.5, 0.1 + 0.2], "name_zh": "城市大脑 “一期”"}},
+        ])  # fmt: skip
+        s.execute(insert(Plan), [
+            {"unit_code": "110100", "name": "2027—2029 规划", "framework_id": "mini",
+             "first_year": 2027, "created_by": "alice", "created_at": now,
+             "settings": {"budget": [1000, 2000.25], "mandatory": ["city_brain"]},
+             "result": {"status": "optimal", "gap": 0.0, "scheduled": [["city_brain", 0, 1]]}},
         ])  # fmt: skip
 
 
@@ -292,7 +311,7 @@ def test_a_damaged_backup_is_refused_and_changes_nothing(
     assert [p.key for p in err.value.problems] == [key]
     assert str(bad) in err.value.render("zh-CN")
     assert set(other_empty.row_counts().values()) == {0}
-    assert other_empty.revision() == "0006"
+    assert other_empty.revision() == "0007"
 
 
 def test_a_checksum_mismatch_is_caught_even_when_every_line_parses(

@@ -50,6 +50,8 @@ class Action(StrEnum):
     DECIDE_SHARING = "decide_sharing"  # approve/refuse requests, revoke keys, read access logs
     VIEW_DATA_QUALITY = "view_data_quality"  # completeness, timeliness, sharing, uptime
     DERIVE_INDICATORS = "derive_indicators"  # compute framework formulas over sensor series
+    VIEW_PLANS = "view_plans"  # the project catalogue, diagnoses, scores and saved plans
+    PLAN_PROGRAMME = "plan_programme"  # edit a unit's projects, solve, compare and save plans
 
     def label(self, lang: str | None = None) -> str:
         """The action's name in ``lang`` (default: the current language)."""
@@ -77,6 +79,8 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = MappingProxyType(
                 Action.VIEW_CATALOGUE,
                 Action.VIEW_DATA_QUALITY,
                 Action.DERIVE_INDICATORS,
+                Action.VIEW_PLANS,
+                Action.PLAN_PROGRAMME,
             }
         ),
         # A data officer's catalogue, sharing and key actions are bound to their own
@@ -101,6 +105,7 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = MappingProxyType(
                 Action.MANAGE_PROJECTS,
                 Action.VIEW_SURVEYS,
                 Action.VIEW_CATALOGUE,
+                Action.VIEW_PLANS,
             }
         ),
         Role.VIEWER: frozenset({Action.VIEW_DASHBOARD, Action.VIEW_CATALOGUE}),

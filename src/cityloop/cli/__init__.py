@@ -17,6 +17,7 @@ from cityloop.cli import (
     evaluate,
     frameworks,
     overview,
+    plan,
     quality,
     runs,
     sensors,
@@ -55,6 +56,7 @@ for module in (
     derived,
     sharing,
     catalogue,
+    plan,
 ):
     module.register(app)
 

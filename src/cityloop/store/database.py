@@ -370,3 +370,7 @@ class Database:
     def quality(self) -> QualityStore:
         """Data-quality aggregates and endpoint probe results (``cityloop.store.quality``)."""
         return QualityStore(self)
+
+    # -- planning: project catalogue --
+
+    # -- planning: plans --

@@ -570,3 +570,40 @@ class Observation(Base):
     observed_at: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     value: Mapped[float | None]
     text: Mapped[str | None] = mapped_column(String(200))
+
+
+# -- 0007: planning: a unit's project catalogue overrides and its saved plans ----------------
+
+
+class PlanProject(Base):
+    """A unit's own project, or its override of a shipped catalogue project (same code).
+
+    ``fields`` holds only what the unit set (a partial project record); the shipped catalogue
+    supplies the rest (see ``cityloop.planning.project_catalogue``).
+    """
+
+    __tablename__ = "plan_projects"
+    __table_args__ = (UniqueConstraint("unit_code", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    code: Mapped[str] = mapped_column(String(CODE))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON(none_as_null=True))
+    updated_by: Mapped[str] = mapped_column(String(CODE))
+    updated_at: Mapped[datetime]
+
+
+class Plan(Base):
+    """A saved plan of a unit: the settings it was solved with and what the solver chose."""
+
+    __tablename__ = "plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    framework_id: Mapped[str] = mapped_column(String(CODE))
+    first_year: Mapped[int]
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON(none_as_null=True))
+    result: Mapped[dict[str, Any]] = mapped_column(JSON(none_as_null=True))
+    created_by: Mapped[str] = mapped_column(String(CODE))
+    created_at: Mapped[datetime]
