@@ -3,147 +3,52 @@ explanations, binding limits, phases and the greedy baseline behave as documente
 
 from __future__ import annotations
 
-import itertools
-from typing import Literal
-
 import numpy as np
-import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import cityloop.planning
 from cityloop.errors import InputError
 from cityloop.planning import (
     Phases,
-    PortfolioResult,
     Project,
     explain_infeasibility,
     greedy_rank_and_fill,
     optimise_portfolio,
 )
-
-IntArray = npt.NDArray[np.int64]
-ShareOf = Literal["value", "projects"]
-PHASE_YEARS = {3: (1, 1, 1), 4: (1, 1, 2), 5: (1, 2, 2)}
-PLAN_TYPES = ("industry", "livelihood")
-
-
-@st.composite
-def instances(
-    draw: st.DrawFn,
-) -> tuple[list[Project], Phases, dict[str, float], ShareOf]:
-    """≤ 8 projects over 3-5 years; prerequisites point to earlier projects (no cycles)."""
-    horizon = draw(st.integers(3, 5))
-    n_proj = draw(st.integers(1, 8))
-    projects = []
-    for i in range(n_proj):
-        d = draw(st.integers(1, 3))
-        flag = draw(st.sampled_from(["", "", "", "", "mandatory", "excluded"]))
-        projects.append(
-            Project(
-                code=f"P{i}",
-                value=float(draw(st.integers(0, 20))),
-                cost=tuple(float(draw(st.integers(0, 6))) for _ in range(d)),
-                staff=tuple(float(draw(st.integers(0, 3))) for _ in range(d)),
-                prerequisites=tuple(
-                    f"P{q}"
-                    for q in draw(st.sets(st.integers(0, max(i - 1, 0)), max_size=2 * (i > 0)))
-                ),
-                plan_types=tuple(draw(st.sets(st.sampled_from(PLAN_TYPES), max_size=2))),
-                mandatory=flag == "mandatory",
-                excluded=flag == "excluded",
-            )
-        )
-    phases = Phases(
-        years=PHASE_YEARS[horizon],
-        budget=[float(draw(st.integers(0, 12))) for _ in range(horizon)],
-        staff=[float(draw(st.integers(0, 5))) for _ in range(horizon)],
-    )
-    min_share = draw(st.sampled_from([{}, {"livelihood": 0.3}, {"industry": 0.5}]))
-    return projects, phases, min_share, draw(st.sampled_from(["value", "projects"]))
+from tests.planning.portfolio_cases import (
+    Instance,
+    brute_force,
+    feasible_and_value,
+    instances,
+    starts_of,
+)
 
 
-def feasible_and_value(
-    starts: IntArray,
-    projects: list[Project],
-    phases: Phases,
-    min_share: dict[str, float],
-    share_of: str,
-) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
-    """For each row of ``starts`` (start year per project, -1 = not chosen): does it satisfy
-    every rule, and its total value — checked directly in NumPy, independent of the model."""
-    horizon = sum(phases.years)
-    chosen = starts >= 0
-    ok = np.ones(len(starts), dtype=np.bool_)
-    use = {"cost": np.zeros((len(starts), horizon)), "staff": np.zeros((len(starts), horizon))}
-    for p, project in enumerate(projects):
-        d = len(project.cost)
-        ok &= ~chosen[:, p] | (starts[:, p] + d <= horizon)
-        ok &= chosen[:, p] if project.mandatory else True
-        ok &= ~chosen[:, p] if project.excluded else True
-        for name in use:
-            profile = np.asarray(getattr(project, name))
-            for k in range(d):
-                year = np.clip(starts[:, p] + k, 0, horizon - 1)
-                np.add.at(use[name], (np.flatnonzero(chosen[:, p]), year[chosen[:, p]]), profile[k])
-        for code in project.prerequisites:
-            q = int(code[1:])
-            finish_q = starts[:, q] + len(projects[q].cost)
-            ok &= ~chosen[:, p] | (chosen[:, q] & (finish_q <= starts[:, p]))
-    ok &= (use["cost"] <= np.asarray(phases.budget) + 1e-9).all(axis=1)
-    ok &= (use["staff"] <= np.asarray(phases.staff) + 1e-9).all(axis=1)
-    values = np.array([p.value for p in projects])
-    weight = values if share_of == "value" else np.ones(len(projects))
-    for plan_type, share in min_share.items():
-        member = np.array([plan_type in p.plan_types for p in projects])
-        ok &= (chosen * member * weight).sum(axis=1) >= share * (chosen * weight).sum(axis=1) - 1e-9
-    return ok, (chosen * values).sum(axis=1)
-
-
-def brute_force(
-    projects: list[Project], phases: Phases, min_share: dict[str, float], share_of: str
-) -> float | None:
-    """Best value over every (start year or not chosen) assignment; None if none is feasible."""
-    horizon = sum(phases.years)
-    options = [range(-1, horizon - len(p.cost) + 1) for p in projects]
-    starts = np.array(list(itertools.product(*options)), dtype=np.int64)
-    ok, value = feasible_and_value(starts, projects, phases, min_share, share_of)
-    return float(value[ok].max()) if ok.any() else None
-
-
-def starts_of(result: PortfolioResult, projects: list[Project]) -> IntArray:
-    starts = np.full((1, len(projects)), -1, dtype=np.int64)
-    for s in result.scheduled:
-        starts[0, int(s.code[1:])] = s.start_year
-    return starts
-
-
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(instances())
-def test_mip_optimum_equals_brute_force_and_greedy_is_never_better(
-    instance: tuple[list[Project], Phases, dict[str, float], ShareOf],
-) -> None:
-    projects, phases, min_share, share_of = instance
-    best = brute_force(projects, phases, min_share, share_of)
-    result = optimise_portfolio(projects, phases, min_share=min_share, share_of=share_of)
+def test_mip_optimum_equals_brute_force_and_greedy_is_never_better(instance: Instance) -> None:
+    kwargs = {"min_share": instance.min_share, "share_of": instance.share_of}
+    best = brute_force(instance)
+    result = optimise_portfolio(instance.projects, instance.phases, gains=instance.gains, **kwargs)
     if best is None:
         assert result.status == "infeasible"
         assert result.conflicts
         return
     assert result.status == "optimal"
     assert result.objective == pytest.approx(best)
-    ok, value = feasible_and_value(
-        starts_of(result, projects), projects, phases, min_share, share_of
-    )
+    ok, value = feasible_and_value(starts_of(result, instance.projects), instance)
     assert ok[0]
     assert value[0] == pytest.approx(result.objective)
     assert result.best_bound >= result.objective - 1e-6
-    greedy = greedy_rank_and_fill(projects, phases, min_share=min_share, share_of=share_of)
+    if instance.gains is not None:
+        assert set(result.gain_by_indicator) == set(instance.gains.cap)
+        assert all(0 <= g <= instance.gains.cap[i] for i, g in result.gain_by_indicator.items())
+    greedy = greedy_rank_and_fill(
+        instance.projects, instance.phases, gains=instance.gains, **kwargs
+    )
     if greedy.status == "heuristic":
-        ok, value = feasible_and_value(
-            starts_of(greedy, projects), projects, phases, min_share, share_of
-        )
+        ok, value = feasible_and_value(starts_of(greedy, instance.projects), instance)
         assert ok[0]
         assert greedy.objective == pytest.approx(value[0])
         assert greedy.objective <= result.objective + 1e-9
@@ -380,6 +285,15 @@ def test_share_outside_zero_one_is_refused() -> None:
 def test_public_names() -> None:
     portfolio_names = {
         "BindingLimit",
+        "BringIn",
+        "IndicatorGains",
+        "Robustness",
+        "Scenario",
+        "ScenarioComparison",
+        "assess_robustness",
+        "bring_in",
+        "bring_in_candidates",
+        "compare_scenarios",
         "Conflict",
         "Phases",
         "PortfolioResult",

@@ -35,6 +35,10 @@ def test_prepare_is_complete_and_idempotent(db: Database, tmp_path: Path) -> Non
     requests = db.sharing.requests()
     assert sorted(r.status for r in requests) == ["approved", "pending", "refused"]
     assert counts["api_keys"] == 1  # the approved request's key
+    # Planning: one illustrative plan of the demo city, named as synthetic.
+    plans = db.plans.list()
+    assert counts["plans"] == 1 and "示意" in plans[0].name
+    assert any(p["chosen"] for p in plans[0].result["projects"])
     again = prepare_demo_site(db, tmp_path, n_cities=SMALL)
     assert not again.loaded_demo
     assert again.run_id == first.run_id

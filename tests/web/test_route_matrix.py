@@ -136,6 +136,45 @@ ROUTES = [
     RouteRule("POST", "/catalogue/{resource_id}/rows", Action.MANAGE_CATALOGUE),
     RouteRule("GET", "/api/catalogue", Action.VIEW_CATALOGUE),
     RouteRule("GET", "/api/catalogue/{resource_id}", Action.VIEW_CATALOGUE),
+    # planning: the project catalogue ({project} stays literal: 404/422 for a permitted role)
+    RouteRule("GET", "/plan/catalogue", Action.VIEW_PLANS),
+    RouteRule("GET", "/plan/catalogue/export.xlsx", Action.VIEW_PLANS),
+    RouteRule("POST", "/plan/catalogue/{code}/import", Action.PLAN_PROGRAMME, unit_bound=True),
+    RouteRule("GET", "/plan/catalogue/{code}/new", Action.PLAN_PROGRAMME, unit_bound=True),
+    RouteRule("POST", "/plan/catalogue/{code}/new", Action.PLAN_PROGRAMME, unit_bound=True),
+    RouteRule("GET", "/plan/catalogue/{code}/{project}", Action.VIEW_PLANS, unit_bound=True),
+    RouteRule("POST", "/plan/catalogue/{code}/{project}", Action.PLAN_PROGRAMME, unit_bound=True),
+    RouteRule(
+        "POST", "/plan/catalogue/{code}/{project}/reset", Action.PLAN_PROGRAMME, unit_bound=True
+    ),
+    RouteRule("GET", "/api/plan/catalogue", Action.VIEW_PLANS),
+    RouteRule("GET", "/api/plan/catalogue/{code}/{project}", Action.VIEW_PLANS, unit_bound=True),
+    RouteRule(
+        "PUT", "/api/plan/catalogue/{code}/{project}", Action.PLAN_PROGRAMME, unit_bound=True
+    ),
+    RouteRule(
+        "DELETE", "/api/plan/catalogue/{code}/{project}", Action.PLAN_PROGRAMME, unit_bound=True
+    ),
+    # planning: scores, solve, saved plans, scenarios ({plan_id} stays literal: 422 for a
+    # permitted role; the API's bodies are missing: 422)
+    RouteRule("GET", "/plan", Action.VIEW_PLANS),
+    RouteRule("GET", "/plan/units/{code}", Action.VIEW_PLANS, unit_bound=True),
+    RouteRule("POST", "/plan/units/{code}/solve", Action.PLAN_PROGRAMME, unit_bound=True),
+    RouteRule("POST", "/plan/units/{code}/why-not", Action.PLAN_PROGRAMME, unit_bound=True),
+    RouteRule("POST", "/plan/units/{code}/save", Action.PLAN_PROGRAMME, unit_bound=True),
+    RouteRule("GET", "/plan/units/{code}/scenarios", Action.PLAN_PROGRAMME, unit_bound=True),
+    RouteRule("GET", "/plan/saved/{plan_id}", Action.VIEW_PLANS),
+    RouteRule("GET", "/plan/saved/{plan_id}/export.xlsx", Action.VIEW_PLANS),
+    RouteRule("GET", "/api/plan/units/{code}/scores", Action.VIEW_PLANS, unit_bound=True),
+    RouteRule("POST", "/api/plan/units/{code}/solve", Action.PLAN_PROGRAMME, unit_bound=True),
+    RouteRule("POST", "/api/plan/units/{code}/scenarios", Action.PLAN_PROGRAMME, unit_bound=True),
+    RouteRule("POST", "/api/plan/units/{code}/plans", Action.PLAN_PROGRAMME, unit_bound=True),
+    RouteRule("GET", "/api/plan/plans", Action.VIEW_PLANS),
+    RouteRule("GET", "/api/plan/plans/{plan_id}", Action.VIEW_PLANS),
+    # planning: the diagnosis and plan-type emphasis
+    RouteRule("GET", "/plan/diagnosis", Action.VIEW_PLANS),
+    RouteRule("GET", "/plan/diagnosis/{code}", Action.VIEW_PLANS, unit_bound=True),
+    RouteRule("GET", "/api/plan/diagnosis/{code}", Action.VIEW_PLANS, unit_bound=True),
     # data hub: sharing requests, keys and the access log ({request_id}/{key_id} stay literal:
     # 422 for a permitted role, 403 before that for the others)
     RouteRule("GET", "/sharing", Action.REQUEST_SHARING),

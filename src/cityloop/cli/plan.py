@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import typer
 
+from cityloop.cli import plan_catalogue, plan_diagnosis, plan_solve
 from cityloop.i18n import t
 
 plan_app = typer.Typer(help=t("plan.cli.help"), no_args_is_help=True)
 
 # -- planning areas: each adds `from cityloop.cli import <module>` above and its module here --
-AREAS: tuple[object, ...] = ()
+AREAS: tuple[object, ...] = (plan_catalogue, plan_diagnosis, plan_solve)
 
 
 def register(app: typer.Typer) -> None:

@@ -148,14 +148,21 @@ def _structural_conflicts(cat: _Catalogue) -> list[Conflict]:
 
 
 def _over_limit_alone(cat: _Catalogue, p: int, earliest: int) -> list[Conflict]:
-    """A project that breaks a yearly limit at every allowed start even with nothing else."""
+    """A project that breaks a yearly or phase limit at every allowed start even alone.
+
+    Named most specifically: a yearly limit that blocks every start, else a phase limit
+    that does, else the mix (each start breaks one or the other).
+    """
     d, code = int(cat.duration[p]), cat.codes[p]
     starts = np.arange(earliest, cat.horizon - d + 1)
     window = starts[:, None] + np.arange(d)
+    rows = np.repeat(np.arange(starts.size), d)
     profile = slice(int(cat.profile_offset[p]), int(cat.profile_offset[p]) + d)
-    for resource, need, limit in (
-        ("budget", cat.cost_flat[profile], cat.budget),
-        ("staff", cat.staff_flat[profile], cat.staff),
+    blocked = np.zeros(starts.size, dtype=np.bool_)
+    phase_conflicts: list[Conflict] = []
+    for resource, need, limit, per_phase in (
+        ("budget", cat.cost_flat[profile], cat.budget, cat.phase_budget),
+        ("staff", cat.staff_flat[profile], cat.staff, cat.phase_staff),
     ):
         over = need > limit[window] * (1 + 1e-9)
         if over.any(axis=1).all():
@@ -174,7 +181,35 @@ def _over_limit_alone(cat: _Catalogue, p: int, earliest: int) -> list[Conflict]:
                     available=float(limit[year]),
                 )
             ]
-    return []
+        phase_need = np.zeros((starts.size, per_phase.size))
+        np.add.at(phase_need, (rows, cat.year_phase[window].ravel()), np.tile(need, starts.size))
+        phase_over = phase_need > per_phase * (1 + 1e-9)
+        blocked |= over.any(axis=1) | phase_over.any(axis=1)
+        if phase_over.any(axis=1).all() and not phase_conflicts:
+            ph = int(np.argmax(phase_over[0]))
+            phase_conflicts.append(
+                _conflict(
+                    "plan.portfolio.conflict.over_phase_limit_alone",
+                    f"mandatory project {code} needs {phase_need[0, ph]:g} {resource} in phase"
+                    f" {cat.phase_names[ph]} (starting in year {int(starts[0])}) but the phase"
+                    f" allows only {per_phase[ph]:g}, at any start",
+                    code=code,
+                    resource=resource,
+                    phase=cat.phase_names[ph],
+                    need=float(phase_need[0, ph]),
+                    available=float(per_phase[ph]),
+                )
+            )
+    if phase_conflicts or not blocked.all():
+        return phase_conflicts
+    return [
+        _conflict(
+            "plan.portfolio.conflict.no_start_fits",
+            f"mandatory project {code} fits no start year: each breaks a yearly or a phase"
+            " budget or staff limit, even with nothing else in the plan",
+            code=code,
+        )
+    ]
 
 
 def _minimal_mandatory_conflict(cat: _Catalogue, time_limit: float) -> list[Conflict]:
@@ -189,7 +224,7 @@ def _minimal_mandatory_conflict(cat: _Catalogue, time_limit: float) -> list[Conf
 
     def infeasible(mandatory: BoolArray) -> bool:
         model = _build_model(cat, mandatory)
-        return _is_infeasible(_solve(model, np.zeros(model.col_project.size), 1e-4, time_limit))
+        return _is_infeasible(_solve(model, np.zeros(model.matrix.shape[1]), 1e-4, time_limit))
 
     keep = cat.mandatory.copy()
     if not infeasible(keep):
@@ -232,8 +267,9 @@ def explain_infeasibility(
 
     Checks, in order: prerequisite cycles; each mandatory project needing an excluded one,
     not fitting the horizon on its own or behind its prerequisite chain, or breaking a yearly
-    budget or staff limit even alone; failing those, a minimal conflicting set of mandatory
-    projects by deletion filtering (one solve per mandatory project).
+    or per-phase budget or staff limit at every start even alone; failing those, a minimal
+    conflicting set of mandatory projects by deletion filtering (one solve per mandatory
+    project). Indicator gains never make a plan impossible, so they are not asked for.
     """
     cat = _prepare(projects, phases, min_share or {}, share_of)
     conflicts = _structural_conflicts(cat) or _minimal_mandatory_conflict(cat, time_limit)

@@ -4,7 +4,7 @@ their validation into the arrays the solver and the explanations share."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -40,12 +40,30 @@ class Phases:
     """The plan horizon: phase lengths in years and the budget and staff of each calendar year.
 
     Calendar years are counted from 0 (the first year of the plan) to ``sum(years) - 1``.
+    ``phase_budget`` and ``phase_staff``, when given, add one limit per phase on the total
+    spent (万元) or staff-years used inside it, on top of the yearly limits.
     """
 
     years: tuple[int, ...]
     budget: Sequence[float] | FloatArray
     staff: Sequence[float] | FloatArray
     names: tuple[str, ...] = DEFAULT_PHASE_NAMES
+    phase_budget: Sequence[float] | FloatArray | None = None
+    phase_staff: Sequence[float] | FloatArray | None = None
+
+
+@dataclass(frozen=True)
+class IndicatorGains:
+    """What each project adds to each indicator, and the most the whole plan can add there.
+
+    ``gain[project_code][indicator]`` is the project's contribution in objective units (≥ 0);
+    ``cap[indicator]`` bounds the plan's total on that indicator (≥ 0), e.g. the headroom to
+    its target, so two projects improving the same indicator are not counted twice beyond it.
+    Every indicator named in ``gain`` needs a cap; projects not named gain nothing.
+    """
+
+    gain: Mapping[str, Mapping[str, float]]
+    cap: Mapping[str, float]
 
 
 @dataclass(frozen=True)
@@ -60,12 +78,17 @@ class ScheduledProject:
 
 @dataclass(frozen=True)
 class BindingLimit:
-    """A yearly budget or staff limit that the plan uses up (slack ≈ 0)."""
+    """A budget or staff limit that the plan uses up (slack ≈ 0).
+
+    A yearly limit has ``phase=None``; a per-phase limit names its phase and gives the
+    phase's first calendar year as ``year``.
+    """
 
     resource: Resource
     year: int
     used: float
     available: float
+    phase: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +116,7 @@ class PortfolioResult:
     staff_available: FloatArray
     binding: tuple[BindingLimit, ...] = ()
     conflicts: tuple[Conflict, ...] = ()
+    gain_by_indicator: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -111,14 +135,30 @@ class _Catalogue:
     budget: FloatArray
     staff: FloatArray
     phase_end: IntArray  # first calendar year after each phase
+    phase_budget: FloatArray  # +inf where a phase has no limit of its own
+    phase_staff: FloatArray
     phase_names: tuple[str, ...]
-    share_members: BoolArray  # (plan types with a minimum share, projects)
+    share_types: tuple[str, ...]  # the plan types with a minimum share
+    share_members: BoolArray  # (share_types, projects)
     share_minimum: FloatArray
     share_of_value: bool
+    indicators: tuple[str, ...]
+    gain: FloatArray  # (projects, indicators)
+    cap: FloatArray  # (indicators,)
 
     @property
     def horizon(self) -> int:
         return int(self.phase_end[-1])
+
+    @property
+    def year_phase(self) -> IntArray:
+        """The phase index of each calendar year."""
+        return np.searchsorted(self.phase_end, np.arange(self.horizon), side="right")
+
+    def plan_value(self, chosen: IntArray) -> tuple[float, FloatArray]:
+        """The objective of choosing ``chosen`` (project indices) and its capped gains."""
+        gained = np.minimum(self.cap, self.gain[chosen].sum(axis=0))
+        return float(self.value[chosen].sum() + gained.sum()), gained
 
 
 def _ragged_arange(counts: IntArray) -> IntArray:
@@ -128,8 +168,62 @@ def _ragged_arange(counts: IntArray) -> IntArray:
     return np.arange(total, dtype=np.int64) - group_start
 
 
+def _phase_limit(
+    limit: Sequence[float] | FloatArray | None, n_phases: int, column: str
+) -> tuple[FloatArray, list[Problem]]:
+    """A per-phase limit as an array (+inf for no limit), or the problem with it."""
+    if limit is None:
+        return np.full(n_phases, np.inf), []
+    values = np.asarray(limit, dtype=np.float64)
+    if values.shape != (n_phases,) or np.isnan(values).any() or (values < 0).any():
+        return np.full(n_phases, np.inf), [
+            Problem("plan.portfolio.bad_phase_limit", {"phases": n_phases}, Location(column=column))
+        ]
+    return values, []
+
+
+def _gain_arrays(
+    gains: IndicatorGains | None, index: Mapping[str, int]
+) -> tuple[tuple[str, ...], FloatArray, FloatArray, list[Problem]]:
+    """The gains as a dense (projects, indicators) matrix and the caps, or the problems."""
+    if gains is None:
+        return (), np.zeros((len(index), 0)), np.zeros(0), []
+    indicators = tuple(gains.cap)
+    column = {ind: k for k, ind in enumerate(indicators)}
+    cap = np.array([gains.cap[i] for i in indicators], dtype=np.float64)
+    matrix = np.zeros((len(index), len(indicators)))
+    problems = [
+        Problem("plan.portfolio.bad_cap", {"indicator": ind, "cap": gains.cap[ind]})
+        for ind, c in zip(indicators, cap, strict=True)
+        if not (np.isfinite(c) and c >= 0)
+    ]
+    for code, row in gains.gain.items():
+        if code not in index:
+            problems.append(Problem("plan.portfolio.gain_unknown_project", {"code": code}))
+            continue
+        for ind, amount in row.items():
+            if ind not in column:
+                problems.append(
+                    Problem("plan.portfolio.gain_without_cap", {"code": code, "indicator": ind})
+                )
+            elif not (np.isfinite(amount) and amount >= 0):
+                problems.append(
+                    Problem(
+                        "plan.portfolio.bad_gain",
+                        {"code": code, "indicator": ind, "gain": amount},
+                    )
+                )
+            else:
+                matrix[index[code], column[ind]] = amount
+    return indicators, matrix, cap, problems
+
+
 def _prepare(
-    projects: Sequence[Project], phases: Phases, min_share: Mapping[str, float], share_of: str
+    projects: Sequence[Project],
+    phases: Phases,
+    min_share: Mapping[str, float],
+    share_of: str,
+    gains: IndicatorGains | None = None,
 ) -> _Catalogue:
     """Validate everything, collecting every fault before refusing (nothing half-checked).
 
@@ -195,6 +289,10 @@ def _prepare(
             problems.append(
                 Problem("plan.portfolio.bad_limit", {"years": horizon}, Location(column=name))
             )
+    phase_budget, bad_budget = _phase_limit(phases.phase_budget, years.size, "phase_budget")
+    phase_staff, bad_staff = _phase_limit(phases.phase_staff, years.size, "phase_staff")
+    indicators, gain, cap, bad_gains = _gain_arrays(gains, index)
+    problems += bad_budget + bad_staff + bad_gains
     if share_of not in ("value", "projects"):
         problems.append(Problem("plan.portfolio.bad_share_of", {"share_of": share_of}))
     problems += [
@@ -226,8 +324,14 @@ def _prepare(
         budget=budget,
         staff=staff,
         phase_end=np.cumsum(years),
+        phase_budget=phase_budget,
+        phase_staff=phase_staff,
         phase_names=phases.names,
+        share_types=tuple(plan_types),
         share_members=members,
         share_minimum=np.array([min_share[t] for t in plan_types], dtype=np.float64),
         share_of_value=share_of == "value",
+        indicators=indicators,
+        gain=gain,
+        cap=cap,
     )

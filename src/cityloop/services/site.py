@@ -15,6 +15,7 @@ from cityloop.accounts import Role
 from cityloop.demo.generator import DEFAULT_YEARS, DEMO_SEED
 from cityloop.services import (
     catalogue,
+    plan_demo,
     quality_demo,
     runs,
     sensor_demo,
@@ -67,6 +68,7 @@ def prepare_demo_site(db: Database, data_dir: Path, *, n_cities: int = 320) -> S
     sensor_demo.load_demo_sensors(db, first_city(db), actor="demo-site")
     quality_demo.demo_probe_history(db, first_city(db), DEMO_SEED)
     sharing_demo.load_demo_requests(db, first_city(db), actor="demo-site")
+    plan_demo.save_demo_plan(db, first_city(db), actor="demo-site")
     path = Path(data_dir) / ACCOUNTS_FILE
     if db.user("admin") is None:
         accounts = _add_accounts(db, first_city(db))

@@ -26,6 +26,8 @@ from cityloop.store.bulk import WriteCounts
 from cityloop.store.catalogue import CatalogueStore
 from cityloop.store.frameworks import register_framework, stored_framework
 from cityloop.store.models import Base
+from cityloop.store.plan_projects import PlanProjectStore
+from cityloop.store.plans import PlanStore
 from cityloop.store.quality import QualityStore
 from cityloop.store.runs import RunRow
 from cityloop.store.sensors import SensorStore
@@ -373,4 +375,14 @@ class Database:
 
     # -- planning: project catalogue --
 
+    @property
+    def plan_projects(self) -> PlanProjectStore:
+        """A unit's catalogue overrides and own projects (``cityloop.store.plan_projects``)."""
+        return PlanProjectStore(self)
+
     # -- planning: plans --
+
+    @property
+    def plans(self) -> PlanStore:
+        """Saved plans of a unit: settings and result as JSON (``cityloop.store.plans``)."""
+        return PlanStore(self)

@@ -30,6 +30,10 @@ from cityloop.web.routes import (
     derived,
     frameworks,
     health,
+    plan,
+    plan_api,
+    plan_catalogue,
+    plan_diagnosis,
     quality,
     ranking,
     robustness,
@@ -66,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = (
         survey_public, health, session, frameworks, cities, ranking, collect, runs, whatif,
         robustness, surveys, quality, sensors, derived, sharing, ckan, catalogue,
+        plan_catalogue, plan, plan_api, plan_diagnosis,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router)
