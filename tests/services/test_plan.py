@@ -18,6 +18,7 @@ from cityloop.services import plan as service
 from cityloop.services import plan_scenarios, runs, survey_demo
 from cityloop.services import store as store_service
 from cityloop.services.plan_export import plan_workbook
+from cityloop.services.plan_catalogue import unit_catalogue
 from cityloop.services.plan_inputs import plan_inputs
 from cityloop.services.plan_settings import PlanSettings, settings_from_form
 from cityloop.services.plan_view import PlanView
@@ -185,3 +186,25 @@ def test_why_not_forces_the_project_in_and_reports_the_cost(planned: Planned) ->
         assert found.conflicts
     with pytest.raises(InputError):
         service.bring_in(planned.db, planned.city, SETTINGS, "no_such")
+
+
+def test_built_projects_count_as_finished_and_are_not_candidates(planned: Planned) -> None:
+    db, city = planned.db, planned.city
+    before = planned.view
+    built = ("gov_extranet", "gov_cloud")
+    after = service.solve_plan(db, city, SETTINGS.model_copy(update={"built": built}))
+    rows = {p.code: p for p in after.projects}
+    assert all(rows[c].built and not rows[c].chosen for c in built)
+    # Their dependants no longer wait for them: one that needs the cloud starts in year one,
+    # and with the foundation in place the plan holds more projects than without it.
+    catalogue = unit_catalogue(db, city).projects
+    on_cloud = [p for p in after.chosen if "gov_cloud" in catalogue[p.code].prerequisites]
+    assert min(p.start_year for p in on_cloud if p.start_year is not None) == after.first_year
+    assert len(after.chosen) > len(before.chosen)
+    with pytest.raises(InputError) as caught:
+        service.solve_plan(db, city, SETTINGS.model_copy(update={"built": ("no_such",)}))
+    assert "no_such" in str(caught.value.problems[0].params)
+    both = SETTINGS.model_copy(update={"built": built, "mandatory": ("gov_cloud",)})
+    with pytest.raises(InputError) as caught:
+        service.solve_plan(db, city, both)
+    assert [p.key for p in caught.value.problems] == ["planweb.settings.built_and_mandatory"]

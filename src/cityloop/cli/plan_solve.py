@@ -33,6 +33,7 @@ Mandatory = Annotated[
     list[str] | None, typer.Option("--mandatory", help=t("planweb.cli.opt_mandatory"))
 ]
 Exclude = Annotated[list[str] | None, typer.Option("--exclude", help=t("planweb.cli.opt_exclude"))]
+Built = Annotated[list[str] | None, typer.Option("--built", help=t("planweb.cli.opt_built"))]
 MinShare = Annotated[list[str] | None, typer.Option("--min-share", help=t("planweb.cli.opt_share"))]
 CaseOpt = Annotated[str, typer.Option("--case", help=t("planweb.cli.opt_case"))]
 Framework = Annotated[str | None, typer.Option("--framework", help=t("planweb.cli.opt_fw"))]
@@ -79,6 +80,7 @@ def _settings(
     min_share: list[str],
     case: str,
     framework: str | None,
+    built: list[str] | None = None,
 ) -> PlanSettings:
     mapping: dict[str, Any] = {
         "budget": numbers(budget, "budget"),
@@ -87,6 +89,7 @@ def _settings(
         "phase_years": numbers(phases, "phase_years"),
         "mandatory": codes(",".join(mandatory)),
         "excluded": codes(",".join(exclude)),
+        "built": codes(",".join(built or [])),
         "min_share": _shares(min_share),
         "case": case,
     }
@@ -181,6 +184,7 @@ def solve_cmd(
     phases: PhaseYears = "2,2,1",
     mandatory: Mandatory = None,
     exclude: Exclude = None,
+    built: Built = None,
     min_share: MinShare = None,
     case: CaseOpt = "likely",
     framework: Framework = None,
@@ -199,6 +203,7 @@ def solve_cmd(
             min_share or [],
             case,
             framework,
+            built,
         )
         view = service.solve_plan(db, city, settings)
         saved = (
@@ -261,11 +266,14 @@ def scenarios_cmd(
     mandatory: Annotated[
         str | None, typer.Option("--make-mandatory", help=t("planweb.cli.opt_make_mandatory"))
     ] = None,
+    built: Built = None,
     framework: Framework = None,
     as_json: AsJson = False,
 ) -> None:
     with guarded():
-        settings = _settings(budget, staff, first_year, phases, [], [], [], "likely", framework)
+        settings = _settings(
+            budget, staff, first_year, phases, [], [], [], "likely", framework, built
+        )
         comparison = plan_scenarios.compare(
             store.open_database(),
             city,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cityloop.errors import CityLoopError, InputError, Problem
+from cityloop.errors import CityLoopError, InputError, Location, Problem
 from cityloop.i18n import t
 from cityloop.planning.portfolio import optimise_portfolio
 from cityloop.planning.portfolio_bring_in import bring_in as portfolio_bring_in
@@ -76,11 +76,22 @@ def optimiser_input(inputs: PlanInputs, settings: PlanSettings) -> OptimiserInpu
     """The portfolio problem: projects valued by need coverage, score gains capped per
     indicator, yearly (and per-phase) limits, forced choices; unknown codes are refused."""
     known = set(inputs.codes)
+    built = set(settings.built)
+    fields = (
+        ("mandatory", settings.mandatory),
+        ("excluded", settings.excluded),
+        ("built", settings.built),
+    )
     problems = [
         Problem("planweb.settings.unknown_project", {"code": c, "field": name})
-        for name, chosen in (("mandatory", settings.mandatory), ("excluded", settings.excluded))
+        for name, chosen in fields
         for c in chosen
         if c not in known
+    ]
+    problems += [
+        Problem("planweb.settings.built_and_mandatory", {"code": c}, Location(column="built"))
+        for c in settings.mandatory
+        if c in built
     ]
     if problems:
         raise InputError("planweb.settings.invalid", problems)
@@ -90,10 +101,10 @@ def optimiser_input(inputs: PlanInputs, settings: PlanSettings) -> OptimiserInpu
             value=float(inputs.need_value[k]),
             cost=tuple(p.cost),
             staff=tuple(p.staff),
-            prerequisites=tuple(p.prerequisites),
+            prerequisites=tuple(q for q in p.prerequisites if q not in built),
             plan_types=tuple(str(t) for t in p.plan_types),
             mandatory=p.code in settings.mandatory,
-            excluded=p.code in settings.excluded,
+            excluded=p.code in settings.excluded or p.code in built,
         )
         for k, p in enumerate(inputs.projects)
     ]

@@ -9,7 +9,9 @@ from cityloop.services import plan as service
 from cityloop.services.plan_settings import PlanSettings
 from cityloop.store import Database
 
-DEMO_SETTINGS = PlanSettings()
+# Illustrative: the demo city is taken to have its e-government extranet and government cloud
+# already (most prefecture-level cities do), so the plan starts from the platforms on them.
+DEMO_SETTINGS = PlanSettings(built=("gov_extranet", "gov_cloud"))
 
 
 def save_demo_plan(db: Database, unit: str, *, actor: str) -> int | None:

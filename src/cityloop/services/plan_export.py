@@ -38,6 +38,7 @@ def _settings_sheet(view: PlanView, settings: PlanSettings, name: str, lang: str
         ("phase_staff", joined(settings.phase_staff or "—")),
         ("mandatory", joined(settings.mandatory or "—")),
         ("excluded", joined(settings.excluded or "—")),
+        ("built", joined(settings.built or "—")),
         ("min_share", joined([f"{k}≥{v:.0%}" for k, v in settings.min_share.items()] or "—")),
         ("case", t(f"planweb.case.{view.case}", lang)),
         ("need_weight", view.need_weight),

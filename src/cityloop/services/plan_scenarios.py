@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from cityloop.evaluation.config import STAGES
@@ -41,28 +42,36 @@ class ScenarioSpec(BaseModel):
         return t(self.key, name=self.name) if self.key else self.name
 
     def applied(self, base: PlanSettings) -> PlanSettings:
-        """The base settings with this scenario's changes (for packaging its result as a plan);
-        yearly limits keep their per-year values when the horizon stays, else the first
-        value spreads evenly."""
+        """The base settings with this scenario's changes (for packaging its result as a plan).
+
+        Yearly limits follow ``compare_scenarios``: a shorter plan drops the years after it, a
+        longer one repeats the last year's limits.
+        """
         years = self.phase_years or base.phase_years
-        same = sum(years) == base.horizon
-        budget = base.budget if same else base.budget[:1]
-        staff = base.staff if same else base.staff[:1]
+        kept = np.minimum(np.arange(sum(years)), base.horizon - 1)
+        budget = np.asarray(base.yearly(base.budget, "budget"))[kept] * self.budget_factor
+        staff = np.asarray(base.yearly(base.staff, "staff"))[kept] * self.staff_factor
+        forced_in = (*base.mandatory, *self.add_mandatory)
+        kept_out = (*base.excluded, *self.add_excluded)
         return base.model_copy(
             update={
                 "phase_years": years,
-                "budget": tuple(b * self.budget_factor for b in budget),
-                "staff": tuple(s * self.staff_factor for s in staff),
-                "phase_budget": None if not same or base.phase_budget is None else tuple(
-                    b * self.budget_factor for b in base.phase_budget),
-                "phase_staff": None if not same or base.phase_staff is None else tuple(
-                    s * self.staff_factor for s in base.phase_staff),
-                "mandatory": tuple(dict.fromkeys(
-                    c for c in base.mandatory + self.add_mandatory if c not in self.add_excluded)),
-                "excluded": tuple(dict.fromkeys(
-                    c for c in base.excluded + self.add_excluded if c not in self.add_mandatory)),
+                "budget": tuple(budget.tolist()),
+                "staff": tuple(staff.tolist()),
+                "phase_budget": _scaled(base.phase_budget, self.budget_factor),
+                "phase_staff": _scaled(base.phase_staff, self.staff_factor),
+                "mandatory": _ordered(forced_in, without=self.add_excluded),
+                "excluded": _ordered(kept_out, without=self.add_mandatory),
             }
-        )  # fmt: skip
+        )
+
+
+def _ordered(codes: tuple[str, ...], *, without: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(c for c in codes if c not in without))
+
+
+def _scaled(limits: tuple[float, ...] | None, factor: float) -> tuple[float, ...] | None:
+    return None if limits is None else tuple(v * factor for v in limits)
 
 
 class ScenarioResult(BaseModel):

@@ -27,7 +27,9 @@ class PlanSettings(BaseModel):
     """The settings of one solve. ``budget`` and ``staff`` hold one value per calendar year of
     the plan, or a single value meaning every year; ``phase_budget`` / ``phase_staff`` (one
     value per phase) add limits on each phase's total. ``first_year`` None means the year
-    after the evaluation. ``min_share`` maps a plan type to the least share of the chosen
+    after the evaluation. ``built`` are catalogue projects the city already has (its existing
+    foundation): they are not candidates and count as finished for the projects that need
+    them. ``min_share`` maps a plan type to the least share of the chosen
     value (or number of projects, ``share_of="projects"``) its projects must carry."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -41,6 +43,7 @@ class PlanSettings(BaseModel):
     phase_staff: tuple[float, ...] | None = None
     mandatory: tuple[str, ...] = ()
     excluded: tuple[str, ...] = ()
+    built: tuple[str, ...] = ()  # the city has them already: they count as finished
     min_share: dict[PlanType, float] = Field(default_factory=dict)
     share_of: Literal["value", "projects"] = "value"
     factor_weights: dict[str, float] = Field(default_factory=lambda: dict(EQUAL_FACTOR_WEIGHTS))
@@ -115,6 +118,7 @@ def settings_from_form(form: Mapping[str, str]) -> PlanSettings:
         "phase_years": numbers(form.get("phase_years", "") or "2,2,1", "phase_years"),
         "mandatory": codes(form.get("mandatory", "")),
         "excluded": codes(form.get("excluded", "")),
+        "built": codes(form.get("built", "")),
         "case": form.get("case") or "likely",
     }
     for field in ("phase_budget", "phase_staff"):

@@ -48,6 +48,7 @@ class ProjectRow(_Plain):
     rank: int | None
     mandatory: bool
     excluded: bool
+    built: bool
     chosen: bool
     start_year: int | None = None  # calendar years
     finish_year: int | None = None
@@ -229,7 +230,8 @@ def project_rows(
                 closeness=None if score is None else float(score["closeness"]),
                 rank=None if score is None else int(score["rank"]),
                 mandatory=project.code in settings.mandatory,
-                excluded=project.code in settings.excluded, chosen=s is not None,
+                excluded=project.code in settings.excluded, built=project.code in settings.built,
+                chosen=s is not None,
                 start_year=None if s is None else first_year + s.start_year,
                 finish_year=None if s is None else first_year + s.finish_year,
                 phase=None if s is None else s.phase,
