@@ -156,10 +156,13 @@ def test_solve_renders_the_three_charts_in_chromium(server: str, browser: Any, s
     page.goto(f"{server}/plan/units/{site.city}")
     page.fill("input[name=budget]", "5000")
     page.fill("input[name=staff]", "30")
+    page.fill("[data-testid=plan-built]", "gov_extranet, gov_cloud")
     page.click("[data-testid=plan-solve]")
     for chart in ("plan-gantt", "plan-budget", "plan-trajectory"):
         page.wait_for_selector(f"#{chart}[data-rendered=true] svg", timeout=30_000)
     assert page.locator("#plan-gantt svg rect, #plan-gantt svg path").count() > 3
+    left_out = page.locator("tr[data-code=gov_cloud]").first.inner_text()
+    assert "已建成" in left_out
     assert errors == []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1280, "height": 1500})
