@@ -162,13 +162,15 @@ def write_docs(body: str, args: argparse.Namespace) -> None:
         " --no-phase-limits" if args.no_phase_limits else ""
     )
     heading = f"### Instances {variant}"
+    load = os.getloadavg()[0]
+    busy = " (other jobs shared the machine)" if load > (os.cpu_count() or 1) else ""
     subsection = (
         f"{heading}\n\n`benchmarks/plan.py --write{flags}`, measured"
         f" {datetime.now(UTC):%Y-%m-%d} on {platform.machine()}, {os.cpu_count()} cores,"
         f" Python {platform.python_version()}, HiGHS via highspy (one thread),"
         f" `mip_rel_gap={args.gap:g}`, time limit {args.time_limit:g} s, warm start from"
         f" rank-and-fill: {'no' if args.no_warm_start else 'yes'}; load average"
-        f" {os.getloadavg()[0]:.1f} at the end (other jobs shared the machine).\n\n{body}\n"
+        f" {load:.1f} at the end{busy}.\n\n{body}\n"
     )
     intro = (
         f"{SECTION}\n\nSeeded **synthetic** catalogues (see the script's docstring). Target"
