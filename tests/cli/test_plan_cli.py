@@ -4,6 +4,9 @@ SQLite file: the output names what was chosen, saved plans come back, bad input 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -79,3 +82,26 @@ def test_scenarios_and_bad_input(url: tuple[str, str], tmp_path: Path) -> None:
     assert code == 2 and "99" in out
     code, out = cli(address, "export", "1", str(tmp_path / "plan.csv"))
     assert code == 2 and ".xlsx" in out
+
+
+def test_ahp_judgments_weight_the_solve_and_bad_ones_exit_2(url: tuple[str, str]) -> None:
+    address, city = url
+    ahp = "1,1/2,3,3,3;2,1,5,5,5;1/3,1/5,1,1,1;1/3,1/5,1,1,1;1/3,1/5,1,1,1"
+    code, out = cli(address, "solve", city, "--budget", "5000", "--ahp", ahp)
+    assert code == 0 and "AHP 判断矩阵" in out and "一致性比率 CR = " in out
+    code, out = cli(address, "solve", city, "--ahp", "1,x")
+    assert code == 2 and "1,x" in out and "Traceback" not in out
+
+
+def test_json_on_the_real_command_line_is_only_json(url: tuple[str, str]) -> None:
+    # HiGHS prints a banner on C-level stdout when a process makes its first solver; the
+    # `plan` group mutes it, which only a real process (not CliRunner) can show.
+    address, city = url
+    command = Path(sys.executable).with_name("cityloop")
+    done = subprocess.run(
+        [str(command), "plan", "solve", city, "--budget", "5000", "--json"],
+        env={**os.environ, "CITYLOOP_DATABASE_URL": address},
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "optimal"

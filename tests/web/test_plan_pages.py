@@ -7,12 +7,15 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import openpyxl
 import pytest
 
+from cityloop.evaluation.weights import ahp_weights
 from cityloop.services import plan as service
 from tests.store.databases import BACKENDS, new_database_url
 from tests.web.conftest import SCREENSHOTS, browser_sign_in
@@ -179,3 +182,18 @@ def test_the_diagnosis_fills_in_its_suggested_shares(site: Site) -> None:
     filled = re.findall(r'name="share_\w+" inputmode="decimal" value="([^"]+)"', suggested.text)
     assert filled and not re.findall(r'name="share_\w+" inputmode="decimal" value="([^"]+)"',
                                      plain.text)  # fmt: skip
+
+
+def test_ahp_judgments_from_the_form_weight_the_scores(site: Site) -> None:
+    # Importance twice as strong as foundation and five times the three cost factors.
+    matrix = "\n".join(["1, 1/2, 3, 3, 3", "2, 1, 5, 5, 5", *["1/3, 1/5, 1, 1, 1"] * 3])
+    expected = ahp_weights(np.array([[float(Fraction(v)) for v in row.split(", ")]
+                                     for row in matrix.split("\n")]))  # fmt: skip
+    with site.client("analyst") as analyst:
+        result = solve(analyst, site.city, judgments=matrix)
+        refused = solve(analyst, site.city, judgments="1, x")
+    shown = re.search(r'data-testid="plan-weights">([^<]+)<', result.text)
+    assert result.status_code == 200 and shown is not None
+    assert "AHP" in shown.group(1) and "CR = " in shown.group(1)
+    assert f"{expected.weights[1]:.3f}" in shown.group(1)  # importance, as AHP weighted it
+    assert refused.status_code == 422 and "1, x" in refused.text

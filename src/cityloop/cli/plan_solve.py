@@ -20,7 +20,13 @@ from cityloop.services import plan as service
 from cityloop.services import plan_scenarios, store
 from cityloop.services.files import write_atomically
 from cityloop.services.plan_export import plan_workbook
-from cityloop.services.plan_settings import PlanSettings, codes, numbers, plan_settings
+from cityloop.services.plan_settings import (
+    PlanSettings,
+    codes,
+    judgments,
+    numbers,
+    plan_settings,
+)
 from cityloop.services.plan_view import PlanView
 
 City = Annotated[str, typer.Argument(help=t("planweb.cli.arg_city"))]
@@ -33,6 +39,7 @@ Mandatory = Annotated[
     list[str] | None, typer.Option("--mandatory", help=t("planweb.cli.opt_mandatory"))
 ]
 Exclude = Annotated[list[str] | None, typer.Option("--exclude", help=t("planweb.cli.opt_exclude"))]
+Ahp = Annotated[str | None, typer.Option("--ahp", help=t("planweb.cli.opt_ahp"))]
 Built = Annotated[list[str] | None, typer.Option("--built", help=t("planweb.cli.opt_built"))]
 MinShare = Annotated[list[str] | None, typer.Option("--min-share", help=t("planweb.cli.opt_share"))]
 CaseOpt = Annotated[str, typer.Option("--case", help=t("planweb.cli.opt_case"))]
@@ -81,6 +88,7 @@ def _settings(
     case: str,
     framework: str | None,
     built: list[str] | None = None,
+    ahp: str | None = None,
 ) -> PlanSettings:
     mapping: dict[str, Any] = {
         "budget": numbers(budget, "budget"),
@@ -90,6 +98,7 @@ def _settings(
         "mandatory": codes(",".join(mandatory)),
         "excluded": codes(",".join(exclude)),
         "built": codes(",".join(built or [])),
+        "judgments": judgments(ahp) if ahp else None,
         "min_share": _shares(min_share),
         "case": case,
     }
@@ -109,6 +118,14 @@ def print_plan(view: PlanView) -> None:
             gap=gap,
             objective=objective,
         )
+    )
+    factor_weights = view.factor_weights.items()
+    weights = "、".join(f"{t(f'planweb.factor.{f}')} {w:.3f}" for f, w in factor_weights)
+    source = t(f"planweb.weight_source.{view.weight_source}")
+    cr = view.consistency_ratio
+    console.print(
+        t("planweb.weights_used", source=source, weights=weights)
+        + ("" if cr is None else " " + t("planweb.consistency", cr=f"{cr:.3f}"))
     )
     for conflict in view.conflicts:
         console.print(f"  ✗ {conflict.render()}")
@@ -152,10 +169,14 @@ def print_plan(view: PlanView) -> None:
 
 
 def score_cmd(
-    city: City, case: CaseOpt = "likely", framework: Framework = None, as_json: AsJson = False
+    city: City,
+    case: CaseOpt = "likely",
+    framework: Framework = None,
+    ahp: Ahp = None,
+    as_json: AsJson = False,
 ) -> None:
     with guarded():
-        settings = _settings("1", "1", None, "2,2,1", [], [], [], case, framework)
+        settings = _settings("1", "1", None, "2,2,1", [], [], [], case, framework, ahp=ahp)
         rows = service.score_plan(store.open_database(), city, settings)
     if as_json:
         console.print_json(json.dumps([r.model_dump(mode="json") for r in rows]))
@@ -185,6 +206,7 @@ def solve_cmd(
     mandatory: Mandatory = None,
     exclude: Exclude = None,
     built: Built = None,
+    ahp: Ahp = None,
     min_share: MinShare = None,
     case: CaseOpt = "likely",
     framework: Framework = None,
@@ -204,6 +226,7 @@ def solve_cmd(
             case,
             framework,
             built,
+            ahp,
         )
         view = service.solve_plan(db, city, settings)
         saved = (

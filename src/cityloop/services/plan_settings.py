@@ -7,6 +7,7 @@ Saved plans keep these settings as JSON, so a plan can be solved again exactly a
 from __future__ import annotations
 
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -103,6 +104,19 @@ def numbers(text: str, field: str) -> tuple[float, ...]:
         raise InputError("planweb.settings.not_numbers", field=field, value=text) from None
 
 
+def judgments(text: str) -> tuple[tuple[float, ...], ...]:
+    """An AHP pairwise-comparison matrix typed one row per line (or rows separated by ``;``),
+    entries separated by commas or spaces, as numbers or Saaty fractions such as ``1/3``."""
+    rows = [r for r in text.replace("；", ";").replace("\n", ";").split(";") if r.strip()]
+    try:
+        return tuple(
+            tuple(float(Fraction(v)) for v in row.replace("，", ",").replace(",", " ").split())
+            for row in rows
+        )
+    except (ValueError, ZeroDivisionError):
+        raise InputError("planweb.settings.not_judgments", value=text) from None
+
+
 def codes(text: str) -> tuple[str, ...]:
     """Project codes typed one per line or separated by commas or spaces."""
     parts = text.replace("，", ",").replace("\n", ",").replace(" ", ",").split(",")
@@ -128,6 +142,8 @@ def settings_from_form(form: Mapping[str, str]) -> PlanSettings:
         mapping["first_year"] = form["first_year"].strip()
     if form.get("framework"):
         mapping["framework"] = form["framework"]
+    if form.get("judgments", "").strip():
+        mapping["judgments"] = judgments(form["judgments"])
     if form.get("need_weight", "").strip():
         mapping["need_weight"] = form["need_weight"].strip()
     shares = {k: numbers(form.get(f"share_{k.value}", ""), f"share_{k.value}") for k in PlanType}
