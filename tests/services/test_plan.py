@@ -17,8 +17,8 @@ from cityloop.errors import InputError
 from cityloop.services import plan as service
 from cityloop.services import plan_scenarios, runs, survey_demo
 from cityloop.services import store as store_service
-from cityloop.services.plan_export import plan_workbook
 from cityloop.services.plan_catalogue import unit_catalogue
+from cityloop.services.plan_export import plan_workbook
 from cityloop.services.plan_inputs import plan_inputs
 from cityloop.services.plan_settings import PlanSettings, settings_from_form
 from cityloop.services.plan_view import PlanView
