@@ -36,6 +36,8 @@ from cityloop.store.models import (
     User,
 )
 from cityloop.store.surveys import NewResponse
+from cityloop.store.tracking import NewTrackedProject, Payment, ProgressChange
+from cityloop.supervision import BudgetYear, GateKind, Milestone, QualityGate, Risk, RiskLevel
 from tests.store.databases import new_database_url
 from tests.store.samples import Demo
 
@@ -81,6 +83,7 @@ def fill(db: Database, mini: Framework, demo: Demo) -> None:
     )
     fill_hub(db, demo)
     fill_plans(db)
+    fill_supervision(db)
 
 
 def fill_hub(db: Database, demo: Demo) -> None:
@@ -151,6 +154,33 @@ def fill_plans(db: Database) -> None:
              "settings": {"budget": [1000, 2000.25], "mandatory": ["city_brain"]},
              "result": {"status": "optimal", "gap": 0.0, "scheduled": [["city_brain", 0, 1]]}},
         ])  # fmt: skip
+
+
+def fill_supervision(db: Database) -> None:
+    """Supervision's tables: a tracked project of the saved plan with a report, a payment and
+    its correction, a gate passed and a risk."""
+    (plan_id,) = [p.id for p in db.plans.list()]
+    project = NewTrackedProject(
+        code="city_brain", name_zh="城市大脑 “一期”", name_en="City brain", domain="data",
+        phase="启动实施", owner_department="local_office", start_date=date(2027, 1, 1),
+        plan_id=plan_id, plan_types=("infrastructure",), indicators=("I1",), needs=("a1",),
+        budget=(BudgetYear(2027, 1200.5), BudgetYear(2028, 0.1 + 0.2)),
+        milestones=(Milestone("第1年建设完成", date(2027, 12, 31), 1200.5),
+                    Milestone("第2年建设完成", date(2028, 12, 31), 0.1 + 0.2)),
+        gates=(QualityGate(GateKind.DESIGN_REVIEW, date(2027, 3, 1)),
+               QualityGate(GateKind.TRIAL_OPERATION, date(2029, 1, 31))),
+    )  # fmt: skip
+    assert db.tracking.create("110100", [project], actor="alice") == ["city_brain"]
+    db.tracking.record("110100", "city_brain", ProgressChange(
+        date(2027, 3, 15), milestones={1: (12.5, None)},
+        gates={GateKind.DESIGN_REVIEW: (date(2027, 3, 10), False)},
+        payments=[Payment(date(2027, 3, 1), 300.25, note="预付款 “首期”")],
+        risks=[Risk("供应商 \\ 延期", RiskLevel.HIGH)], note="第一次\n报告",
+    ), actor="bob")  # fmt: skip
+    (paid,) = db.tracking.payments("110100", "city_brain")
+    db.tracking.record("110100", "city_brain", ProgressChange(
+        date(2027, 3, 20), payments=[Payment(date(2027, 3, 20), -0.25, corrects=paid.id)],
+    ), actor="bob")  # fmt: skip
 
 
 @pytest.fixture
@@ -311,7 +341,7 @@ def test_a_damaged_backup_is_refused_and_changes_nothing(
     assert [p.key for p in err.value.problems] == [key]
     assert str(bad) in err.value.render("zh-CN")
     assert set(other_empty.row_counts().values()) == {0}
-    assert other_empty.revision() == "0007"
+    assert other_empty.revision() == "0008"
 
 
 def test_a_checksum_mismatch_is_caught_even_when_every_line_parses(

@@ -10,7 +10,7 @@ import hashlib
 import json
 import zlib
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import (
     JSON,
     Connection,
+    Date,
     DateTime,
     Integer,
     MetaData,
@@ -243,7 +244,8 @@ def table_chunks(conn: Connection, table: Table) -> Iterator[tuple[int, bytes]]:
     """Every row as one canonical JSON line, in primary-key order, as (rows, bytes) chunks.
 
     The same rows give the same bytes on SQLite and PostgreSQL: text keys are ordered by
-    code point (PostgreSQL's "C" collation), times are UTC ISO 8601, JSON keys are sorted.
+    code point (PostgreSQL's "C" collation), times are UTC ISO 8601 and days ISO dates, JSON
+    keys are sorted.
     """
     postgres = conn.dialect.name == "postgresql"
     order = [
@@ -251,6 +253,7 @@ def table_chunks(conn: Connection, table: Table) -> Iterator[tuple[int, bytes]]:
         for c in table.primary_key.columns
     ]
     times = [i for i, c in enumerate(table.columns) if isinstance(c.type, DateTime)]
+    days = [i for i, c in enumerate(table.columns) if isinstance(c.type, Date)]
     dumps = json.JSONEncoder(
         ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
     ).encode
@@ -261,6 +264,8 @@ def table_chunks(conn: Connection, table: Table) -> Iterator[tuple[int, bytes]]:
             values = list(row)
             for i in times:
                 values[i] = _utc_text(values[i])
+            for i in days:
+                values[i] = None if values[i] is None else values[i].isoformat()
             lines.append(dumps(values))
         yield len(lines), ("\n".join(lines) + "\n").encode("utf-8")
 
@@ -282,7 +287,8 @@ def _entry(table: str) -> str:
 def _restore_table(conn: Connection, table: Table, zf: ZipFile, entry: TableEntry) -> None:
     """Insert a table's rows in chunks; a table that refers to itself gets parents first."""
     times = [i for i, name in enumerate(entry.columns) if isinstance(table.c[name].type, DateTime)]
-    rows: Iterator[list[Any]] = (_with_times(row, times) for row in _parsed_rows(zf, entry))
+    days = [i for i, name in enumerate(entry.columns) if isinstance(table.c[name].type, Date)]
+    rows: Iterator[list[Any]] = (_with_times(row, times, days) for row in _parsed_rows(zf, entry))
     self_refs = [fk for fk in table.foreign_keys if fk.column.table is table]
     if self_refs:
         child, parent = (
@@ -301,11 +307,15 @@ def _parsed_rows(zf: ZipFile, entry: TableEntry) -> Iterator[list[Any]]:
             yield from _parse(chunk)
 
 
-def _with_times(row: list[Any], times: list[int]) -> list[Any]:
-    """``row`` with its ISO 8601 texts at ``times`` read back as datetimes."""
+def _with_times(row: list[Any], times: list[int], days: list[int]) -> list[Any]:
+    """``row`` with its ISO 8601 texts at ``times`` read back as datetimes, at ``days`` as
+    dates."""
     for i in times:
         if row[i] is not None:
             row[i] = datetime.fromisoformat(row[i])
+    for i in days:
+        if row[i] is not None:
+            row[i] = date.fromisoformat(row[i])
     return row
 
 

@@ -35,6 +35,7 @@ from cityloop.store.series import SeriesStore
 from cityloop.store.settings import WRITE_OPTION, Settings, display_url, make_engine
 from cityloop.store.sharing import SharingStore
 from cityloop.store.surveys import SurveyStore
+from cityloop.store.tracking import TrackingStore
 
 # Key of the PostgreSQL advisory lock every write transaction holds: writers take turns, as
 # they do on SQLite, so an import never interleaves with another one.
@@ -386,3 +387,10 @@ class Database:
     def plans(self) -> PlanStore:
         """Saved plans of a unit: settings and result as JSON (``cityloop.store.plans``)."""
         return PlanStore(self)
+
+    # -- supervision: tracking --
+
+    @property
+    def tracking(self) -> TrackingStore:
+        """Tracked projects, their progress, payments and risks (``cityloop.store.tracking``)."""
+        return TrackingStore(self)

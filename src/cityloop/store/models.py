@@ -1,12 +1,13 @@
 """The database tables as typed SQLAlchemy 2 models: regions, frameworks, values, runs, users,
-collection rounds, surveys, and the data hub (catalogue, sharing, keys, sensor observations).
+collection rounds, surveys, the data hub (catalogue, sharing, keys, sensor observations),
+planning, and supervision (tracked projects with milestones, gates, payments and reports).
 
 The migrations in ``migrations/versions`` create exactly these; a test compares the two.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -38,6 +39,7 @@ from cityloop.datahub.catalogue import ResourceStatus as ResourceStatus
 from cityloop.datahub.catalogue import SharingType as SharingType
 from cityloop.datahub.catalogue import UpdateFrequency as UpdateFrequency
 from cityloop.datahub.units import RegionLevel
+from cityloop.supervision.tracking import GateKind, RiskLevel
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -607,3 +609,124 @@ class Plan(Base):
     result: Mapped[dict[str, Any]] = mapped_column(JSON(none_as_null=True))
     created_by: Mapped[str] = mapped_column(String(CODE))
     created_at: Mapped[datetime]
+
+
+# -- 0008: supervision: tracked projects and their progress ------------------------------------
+
+
+class TrackingStatus(StrEnum):
+    """Whether a tracked project is being supervised, paused, or closed (no more reports)."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    CLOSED = "closed"
+
+
+class TrackedProjectRecord(Base):
+    """A planned project under supervision (``cityloop.supervision.tracking.TrackedProject``).
+
+    ``plan_types``, ``indicators`` and ``needs`` are lists of codes; ``budget`` is a list of
+    ``{"year", "planned_cost"}`` (万元). ``percent_complete`` and ``last_update`` are those of
+    the newest progress report (``progress_updates`` keeps them all).
+    """
+
+    __tablename__ = "tracked_projects"
+    __table_args__ = (UniqueConstraint("unit_code", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), index=True)
+    code: Mapped[str] = mapped_column(String(CODE))
+    name_zh: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str] = mapped_column(String(300), default="")
+    domain: Mapped[str] = mapped_column(String(CODE))
+    phase: Mapped[str] = mapped_column(String(CODE))
+    owner_department: Mapped[str | None] = mapped_column(ForeignKey("departments.code"))
+    start_date: Mapped[date]
+    plan_types: Mapped[list[str]] = mapped_column(JSON(none_as_null=True))
+    indicators: Mapped[list[str]] = mapped_column(JSON(none_as_null=True))
+    needs: Mapped[list[str]] = mapped_column(JSON(none_as_null=True))
+    budget: Mapped[list[dict[str, Any]]] = mapped_column(JSON(none_as_null=True))
+    percent_complete: Mapped[float] = mapped_column(default=0.0)
+    last_update: Mapped[date]
+    status: Mapped[TrackingStatus] = mapped_column(
+        enum_column(TrackingStatus, "tracking_status"), default=TrackingStatus.ACTIVE
+    )
+    created_by: Mapped[str] = mapped_column(String(CODE))
+    created_at: Mapped[datetime]
+
+
+class ProjectMilestone(Base):
+    """A milestone of a tracked project; ``position`` orders a project's milestones."""
+
+    __tablename__ = "project_milestones"
+    __table_args__ = (UniqueConstraint("project_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("tracked_projects.id"))
+    position: Mapped[int]
+    name: Mapped[str] = mapped_column(String(200))
+    planned_date: Mapped[date]
+    planned_value: Mapped[float]
+    percent_complete: Mapped[float] = mapped_column(default=0.0)
+    completed_date: Mapped[date | None]
+
+
+class ProjectGate(Base):
+    """A quality gate a tracked project must pass, each kind at most once per project."""
+
+    __tablename__ = "project_gates"
+    __table_args__ = (UniqueConstraint("project_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("tracked_projects.id"))
+    kind: Mapped[GateKind] = mapped_column(enum_column(GateKind, "gate_kind"))
+    planned_date: Mapped[date]
+    passed_date: Mapped[date | None]
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ProjectSpend(Base):
+    """A payment (万元), append-only (database triggers refuse UPDATE and DELETE).
+
+    A wrong entry is corrected by a new one with the opposite ``amount`` and ``corrects_id``
+    naming it; the correction counts on the corrected entry's ``day``.
+    """
+
+    __tablename__ = "project_spend"
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("tracked_projects.id"), index=True)
+    day: Mapped[date]
+    amount: Mapped[float]
+    note: Mapped[str] = mapped_column(Text, default="")
+    corrects_id: Mapped[int | None] = mapped_column(BIG_ID, ForeignKey("project_spend.id"))
+    entered_by: Mapped[str] = mapped_column(String(CODE))
+    entered_at: Mapped[datetime]
+
+
+class ProjectRisk(Base):
+    """A risk a project manager recorded."""
+
+    __tablename__ = "project_risks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("tracked_projects.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    level: Mapped[RiskLevel] = mapped_column(enum_column(RiskLevel, "risk_level"))
+
+
+class ProgressReport(Base):
+    """One progress report, append-only: the overall and per-milestone percentages as of
+    ``report_date``, so earned value at a past date can use the report valid then."""
+
+    __tablename__ = "progress_updates"
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("tracked_projects.id"), index=True)
+    report_date: Mapped[date]
+    percent_complete: Mapped[float]
+    milestones: Mapped[list[float]] = mapped_column(JSON(none_as_null=True))
+    note: Mapped[str] = mapped_column(Text, default="")
+    reported_by: Mapped[str] = mapped_column(String(CODE))
+    reported_at: Mapped[datetime]

@@ -80,7 +80,7 @@ def add_user(
         raise InputError("users.duplicate", username=username)
     checked = _role(role)
     _check_scope(session, scope)
-    _check_department(session, department, actor)
+    check_department(session, department, actor)
     user = User(
         username=username,
         password_hash=password_hash,
@@ -133,7 +133,7 @@ def set_role(
         _check_scope(session, scope)
         user.region_code = scope
     if not isinstance(department, Keep):
-        _check_department(session, department, actor)
+        check_department(session, department, actor)
         user.department_code = department
     _check_officer(session, user)
     session.flush()
@@ -255,7 +255,7 @@ def _check_officer(session: Session, user: User) -> None:
         raise InputError("users.officer_needs_city", username=user.username)
 
 
-def _check_department(session: Session, department: str | None, actor: str) -> None:
+def check_department(session: Session, department: str | None, actor: str) -> None:
     """Accept a stored department, or one of the shipped catalogue (stored now for the key)."""
     if department is None or session.get(Department, department) is not None:
         return
