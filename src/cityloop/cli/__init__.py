@@ -23,6 +23,7 @@ from cityloop.cli import (
     sensors,
     sharing,
     site,
+    supervise,
     survey,
     uncertainty,
     users,
@@ -57,6 +58,7 @@ for module in (
     sharing,
     catalogue,
     plan,
+    supervise,
 ):
     module.register(app)
 

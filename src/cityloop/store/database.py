@@ -394,3 +394,5 @@ class Database:
     def tracking(self) -> TrackingStore:
         """Tracked projects, their progress, payments and risks (``cityloop.store.tracking``)."""
         return TrackingStore(self)
+
+    # -- supervision: outcomes --
