@@ -19,10 +19,10 @@ from cityloop.i18n import pick, t
 from cityloop.services import plan as service
 from cityloop.services import plan_scenarios, store
 from cityloop.services.files import write_atomically
+from cityloop.services.form_text import split_codes
 from cityloop.services.plan_export import plan_workbook
 from cityloop.services.plan_settings import (
     PlanSettings,
-    codes,
     judgments,
     numbers,
     plan_settings,
@@ -95,9 +95,9 @@ def _settings(
         "staff": numbers(staff, "staff"),
         "first_year": first_year,
         "phase_years": numbers(phases, "phase_years"),
-        "mandatory": codes(",".join(mandatory)),
-        "excluded": codes(",".join(exclude)),
-        "built": codes(",".join(built or [])),
+        "mandatory": split_codes(",".join(mandatory)),
+        "excluded": split_codes(",".join(exclude)),
+        "built": split_codes(",".join(built or [])),
         "judgments": judgments(ahp) if ahp else None,
         "min_share": _shares(min_share),
         "case": case,

@@ -23,6 +23,7 @@ from cityloop.planning.project_catalogue import (
 )
 from cityloop.planning.project_excel import read_catalogue_workbook, write_catalogue_workbook
 from cityloop.planning.project_types import CatalogueProject
+from cityloop.services.form_text import split_codes, split_numbers
 from cityloop.store import Database
 from cityloop.store.plan_projects import Overrides
 from cityloop.survey.needs_dictionary import load_catalogue as load_applications
@@ -170,15 +171,10 @@ def indicator_names(catalogue: ProjectCatalogue, lang: str = "zh-CN") -> dict[st
     return _indicator_names(catalogue.framework, normalise_language(lang))
 
 
-def split_codes(text: str) -> list[str]:
-    """Codes from a comma-, semicolon- or space-separated text field."""
-    return [c for c in text.replace(";", ",").replace("，", ",").replace(" ", ",").split(",") if c]
-
-
 def split_amounts(text: str, field: str) -> list[float]:
     """Yearly amounts from ``800; 600`` (or commas); a clear error when one is not a number."""
     try:
-        return [float(v) for v in split_codes(text)]
+        return list(split_numbers(text))
     except ValueError:
         problem = Problem("plancat.form.amounts", {"value": text}, Location(column=field))
         raise InputError("plancat.form.invalid", [problem]) from None
@@ -205,7 +201,7 @@ def form_fields(form: Mapping[str, Sequence[str]], *, own: bool) -> dict[str, An
     fields: dict[str, Any] = {
         "cost": split_amounts(one("cost"), "cost"),
         "staff": split_amounts(one("staff"), "staff"),
-        "prerequisites": split_codes(one("prerequisites")),
+        "prerequisites": list(split_codes(one("prerequisites"))),
         "foundation": number("foundation"),
         "importance": number("importance"),
     }

@@ -17,6 +17,7 @@ from cityloop.planning.plan_gains import DEFAULT_NEED_WEIGHT, Case
 from cityloop.planning.project_types import PlanType
 from cityloop.planning.scoring import FACTORS
 from cityloop.services.evaluation import DEFAULT_FRAMEWORK
+from cityloop.services.form_text import split_codes, split_numbers
 
 DEFAULT_PHASE_YEARS = (2, 2, 1)  # 启动实施 2 years, 持续推进 2 years, 应用拓展 1 year
 DEFAULT_BUDGET = 6000.0  # 万元 per year
@@ -97,9 +98,8 @@ def plan_settings(mapping: Mapping[str, Any] | PlanSettings | None) -> PlanSetti
 
 def numbers(text: str, field: str) -> tuple[float, ...]:
     """Numbers typed as ``3000`` or ``3000, 3500, 4000`` (Chinese commas too)."""
-    parts = [p for p in text.replace("，", ",").replace(" ", ",").split(",") if p]
     try:
-        return tuple(float(p) for p in parts)
+        return split_numbers(text)
     except ValueError:
         raise InputError("planweb.settings.not_numbers", field=field, value=text) from None
 
@@ -117,12 +117,6 @@ def judgments(text: str) -> tuple[tuple[float, ...], ...]:
         raise InputError("planweb.settings.not_judgments", value=text) from None
 
 
-def codes(text: str) -> tuple[str, ...]:
-    """Project codes typed one per line or separated by commas or spaces."""
-    parts = text.replace("，", ",").replace("\n", ",").replace(" ", ",").split(",")
-    return tuple(dict.fromkeys(p.strip() for p in parts if p.strip()))
-
-
 def settings_from_form(form: Mapping[str, str]) -> PlanSettings:
     """Settings from the plan page's form: limits typed as numbers separated by commas, shares
     in percent (blank or 0: no minimum), factor weights as plain numbers, codes as text."""
@@ -130,9 +124,9 @@ def settings_from_form(form: Mapping[str, str]) -> PlanSettings:
         "budget": numbers(form.get("budget", ""), "budget") or (DEFAULT_BUDGET,),
         "staff": numbers(form.get("staff", ""), "staff") or (DEFAULT_STAFF,),
         "phase_years": numbers(form.get("phase_years", "") or "2,2,1", "phase_years"),
-        "mandatory": codes(form.get("mandatory", "")),
-        "excluded": codes(form.get("excluded", "")),
-        "built": codes(form.get("built", "")),
+        "mandatory": split_codes(form.get("mandatory", "")),
+        "excluded": split_codes(form.get("excluded", "")),
+        "built": split_codes(form.get("built", "")),
         "case": form.get("case") or "likely",
     }
     for field in ("phase_budget", "phase_staff"):

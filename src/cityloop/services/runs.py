@@ -24,6 +24,7 @@ from cityloop.frameworks import Framework
 from cityloop.i18n import pick, t
 from cityloop.services.evaluation import DEFAULT_FRAMEWORK as DEFAULT_FRAMEWORK
 from cityloop.services.evaluation import evaluate, load_config
+from cityloop.services.form_text import split_list
 from cityloop.store import Database
 
 # Saaty's fundamental scale: 1 equal … 9 extreme importance of the row over the column, and
@@ -90,7 +91,7 @@ def config_mapping(form: RunForm) -> dict[str, Any]:
     problems: list[Problem] = []
     years: list[int] | None = None
     if form.years.strip():
-        parts = [p for p in form.years.replace("，", ",").replace(" ", ",").split(",") if p]
+        parts = split_list(form.years)
         if not all(p.isdigit() for p in parts):
             problems.append(Problem("runs.bad_years", {"value": form.years}, _field("years")))
         else:
