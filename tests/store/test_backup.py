@@ -35,6 +35,7 @@ from cityloop.store.models import (
     SharingRequest,
     User,
 )
+from cityloop.store.outcomes import FeedbackRange, MeasuredEffect
 from cityloop.store.surveys import NewResponse
 from cityloop.store.tracking import NewTrackedProject, Payment, ProgressChange
 from cityloop.supervision import BudgetYear, GateKind, Milestone, QualityGate, Risk, RiskLevel
@@ -84,6 +85,7 @@ def fill(db: Database, mini: Framework, demo: Demo) -> None:
     fill_hub(db, demo)
     fill_plans(db)
     fill_supervision(db)
+    fill_outcomes(db)
 
 
 def fill_hub(db: Database, demo: Demo) -> None:
@@ -181,6 +183,19 @@ def fill_supervision(db: Database) -> None:
     db.tracking.record("110100", "city_brain", ProgressChange(
         date(2027, 3, 20), payments=[Payment(date(2027, 3, 20), -0.25, corrects=paid.id)],
     ), actor="bob")  # fmt: skip
+
+
+def fill_outcomes(db: Database) -> None:
+    """Outcome assessment's tables: a report with a measured effect and a feedback range."""
+    settings = {"framework_id": "mini", "as_of": date(2027, 6, 30), "confidence": 0.9, "seed": 7}
+    result = {
+        "projects": [{"code": "city_brain", "verdict": "no_effect", "spend": 0.1 + 0.2}],
+        "skipped": [{"code": "x", "message": "交付后年份不足 “2027”", "params": {}}],
+    }
+    effect = MeasuredEffect("city_brain", "I1", -0.25, 0.1 + 0.2, "no_effect")
+    db.outcomes.save("110100", settings, result, [effect], actor="alice")
+    feedback = FeedbackRange("city_brain", "mini", "I1", (1.0, 2.5, 4.0), (0.0, 0.1 + 0.2, 1.5), 3)
+    db.outcomes.write_feedback("110100", [feedback], actor="alice")
 
 
 @pytest.fixture
@@ -341,7 +356,7 @@ def test_a_damaged_backup_is_refused_and_changes_nothing(
     assert [p.key for p in err.value.problems] == [key]
     assert str(bad) in err.value.render("zh-CN")
     assert set(other_empty.row_counts().values()) == {0}
-    assert other_empty.revision() == "0008"
+    assert other_empty.revision() == "0009"
 
 
 def test_a_checksum_mismatch_is_caught_even_when_every_line_parses(

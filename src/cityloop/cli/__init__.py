@@ -13,12 +13,14 @@ from cityloop.cli import (
     data,
     db,
     demo,
+    demo_loop,
     derived,
     evaluate,
     frameworks,
     overview,
     plan,
     quality,
+    report,
     runs,
     sensors,
     sharing,
@@ -59,6 +61,8 @@ for module in (
     catalogue,
     plan,
     supervise,
+    demo_loop,
+    report,
 ):
     module.register(app)
 

@@ -5,10 +5,13 @@ User errors print one clear line plus the detail and exit with status 2, never a
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, TypeVar
 
+import highspy
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -57,3 +60,17 @@ def run(fn: Callable[[], T]) -> T:
     with guarded():
         return fn()
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def mute_solver_banner() -> None:
+    """HiGHS prints a banner on C stdout when a process makes its first solver; made here with
+    stdout pointed at /dev/null, so ``--json`` output and tables stay clean."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()  # type: ignore[no-untyped-call]  # highspy leaves __init__ bare
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)

@@ -26,6 +26,7 @@ from cityloop.store.bulk import WriteCounts
 from cityloop.store.catalogue import CatalogueStore
 from cityloop.store.frameworks import register_framework, stored_framework
 from cityloop.store.models import Base
+from cityloop.store.outcomes import OutcomeStore
 from cityloop.store.plan_projects import PlanProjectStore
 from cityloop.store.plans import PlanStore
 from cityloop.store.quality import QualityStore
@@ -396,3 +397,8 @@ class Database:
         return TrackingStore(self)
 
     # -- supervision: outcomes --
+
+    @property
+    def outcomes(self) -> OutcomeStore:
+        """Outcome reports, measured effects, feedback ranges (``cityloop.store.outcomes``)."""
+        return OutcomeStore(self)

@@ -730,3 +730,64 @@ class ProgressReport(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     reported_by: Mapped[str] = mapped_column(String(CODE))
     reported_at: Mapped[datetime]
+
+
+# -- 0009: outcome assessment: stored reports, their measured effects, catalogue feedback ------
+
+
+class OutcomeReportRecord(Base):
+    """A stored outcome assessment of a unit's delivered projects as of a day.
+
+    ``result`` is the whole report as JSON (``cityloop.services.outcomes.OutcomeReport``
+    without its id and creation); ``outcome_effects`` repeats each measured effect as a row.
+    """
+
+    __tablename__ = "outcome_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    framework_id: Mapped[str] = mapped_column(String(CODE))
+    as_of: Mapped[date]
+    confidence: Mapped[float]
+    seed: Mapped[int]
+    result: Mapped[dict[str, Any]] = mapped_column(JSON(none_as_null=True))
+    created_by: Mapped[str] = mapped_column(String(CODE))
+    created_at: Mapped[datetime]
+
+
+class OutcomeEffect(Base):
+    """One measured effect of a report (project × indicator): what feedback pools."""
+
+    __tablename__ = "outcome_effects"
+    __table_args__ = (UniqueConstraint("report_id", "project_code", "indicator"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("outcome_reports.id"), index=True)
+    project_code: Mapped[str] = mapped_column(String(CODE))
+    indicator: Mapped[str] = mapped_column(String(CODE))
+    estimate: Mapped[float]
+    std_error: Mapped[float]
+    verdict: Mapped[str] = mapped_column(String(32))
+
+
+class EffectFeedback(Base):
+    """The range feedback last wrote into a unit's catalogue (``low``–``high``) and the range
+    it started from (``prior_*``), so that feeding back again never counts evidence twice."""
+
+    __tablename__ = "effect_feedback"
+    __table_args__ = (UniqueConstraint("unit_code", "project_code", "indicator"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    project_code: Mapped[str] = mapped_column(String(CODE))
+    framework_id: Mapped[str] = mapped_column(String(CODE))
+    indicator: Mapped[str] = mapped_column(String(CODE))
+    prior_low: Mapped[float]
+    prior_likely: Mapped[float]
+    prior_high: Mapped[float]
+    low: Mapped[float]
+    likely: Mapped[float]
+    high: Mapped[float]
+    evidence: Mapped[int]
+    updated_by: Mapped[str] = mapped_column(String(CODE))
+    updated_at: Mapped[datetime]
