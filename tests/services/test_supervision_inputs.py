@@ -22,6 +22,7 @@ from cityloop.services import supervision as service
 from cityloop.services.plan_settings import PlanSettings
 from cityloop.services.supervision_baseline import change_baseline
 from cityloop.services.supervision_excel import progress_template, upload_progress
+from cityloop.services.supervision_view import project_detail
 from cityloop.store import Database, Settings
 from cityloop.store.models import AuditEntry, ProgressReport, ProjectSpend
 from tests.store.databases import BACKENDS, new_database_url
@@ -251,3 +252,25 @@ def test_a_manager_uploading_a_foreign_project_is_refused_naming_the_row(
         upload_progress(db, unit, filled, "m.xlsx", actor=MANAGER)
     assert exc.value.params["sheet"] == "风险" and exc.value.params["row"] == 2
     assert count(db, ProgressReport) == reports
+
+
+def test_after_a_removal_views_and_reports_address_milestones_by_stored_position(
+    programme: Programme,
+) -> None:
+    db, unit = programme.db, programme.unit
+    code = next(
+        c for c in programme.owned[1:] if len(db.tracking.project(unit, c).record.milestones) > 1
+    )
+    first, second = db.tracking.project(unit, code).milestone_positions[:2]
+    change_baseline(db, unit, code, {"reason": "一期取消",
+                                     "milestones": [{"position": first, "remove": True}]},
+                    actor=ADMIN)  # fmt: skip
+    shown = project_detail(db, unit, code, TODAY).milestones
+    assert shown[0].position == second  # a gap, not a renumbering
+    service.update_progress(db, unit, code, {
+        "report_date": TODAY.isoformat(),
+        "milestones": [{"position": second, "percent_complete": 40}],
+    }, actor=MANAGER)  # fmt: skip
+    after = project_detail(db, unit, code, TODAY).milestones
+    assert [(m.position, m.percent_complete) for m in after][:1] == [(second, 40.0)]
+    assert all(m.percent_complete == 0 for m in after[1:])

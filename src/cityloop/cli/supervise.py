@@ -11,10 +11,11 @@ from types import ModuleType
 
 import typer
 
+from cityloop.cli import supervise_dashboard, supervise_outcomes, supervise_progress
 from cityloop.i18n import t
 
 supervise_app = typer.Typer(help=t("supweb.cli.help"), no_args_is_help=True)
-AREAS: tuple[ModuleType, ...] = ()
+AREAS: tuple[ModuleType, ...] = (supervise_dashboard, supervise_progress, supervise_outcomes)
 
 
 def register(app: typer.Typer) -> None:
