@@ -123,6 +123,7 @@ def test_pdf_text_holds_the_numbers_and_chinese(
     ):
         assert expected in text, expected
     assert "\ufffd" not in text  # no replacement characters: every glyph was found
+    assert re.search(r"\b1 ?/ ?[2-9]\b", text)  # the stylesheet's page numbers were applied
 
 
 def test_pdf_embeds_the_cjk_font_it_uses(pdf: bytes) -> None:

@@ -122,6 +122,8 @@ def test_the_dashboard_shows_lights_evm_curve_and_warnings(tracked: Tracked) -> 
     assert 'data-testid="outcomes-link"' in page.text
     assert 'data-testid="progress-upload-link"' not in page.text  # an evaluator does not report
     assert len(board["spending"]) == 2 and 'data-testid="supervision-spending"' in page.text
+    # phases in the order the plan runs them (启动实施 → 持续推进 → 应用拓展), not by name
+    assert [g["group"] for g in board["phases"]] == ["启动实施", "持续推进", "应用拓展"]
     assert bad.status_code == 422 and "30.06.2027" in bad.text
     with site.client("pm_data") as pm:
         mine = pm.get(f"/supervision/{site.city}").text

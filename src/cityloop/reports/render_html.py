@@ -17,6 +17,7 @@ from cityloop.reports.charts import echarts_option
 from cityloop.reports.document import Document
 
 ECHARTS_PATH = "web/static/vendor/echarts-5.6.0.min.js"  # the copy vendored for the web pages
+INIT_PATH = "web/static/js/report-init.js"  # draws the charts; served to pages, inlined in files
 
 
 @cache
@@ -71,7 +72,7 @@ def render_html(
             script_src=script_src,
             init_src=init_src,
             echarts_js="" if paged or script_src else _asset(ECHARTS_PATH),
-            init_js=_asset("reports/templates/report-init.js"),
+            init_js=_asset(INIT_PATH),
             version=__version__,
         )
     )

@@ -183,6 +183,10 @@ def supervision_dashboard(db: Database, unit: str, status_date: date) -> Dashboa
         for p, r, light, f in zip(stored, records, lights, _figures(evm), strict=True)
     ]  # fmt: skip
     flags = link_flags(records, load_catalogue().domains.keys())
+    # phases in the order the plan runs them (启动实施 → 持续推进 → 应用拓展), not by name
+    first_start: dict[str, date] = {}
+    for r in records:
+        first_start[r.phase] = min(first_start.get(r.phase, r.start_date), r.start_date)
     splits = [
         spending_split(records, rules.boundary, basis=basis, status_date=status_date)
         for basis in ("planned", "actual")
@@ -196,7 +200,8 @@ def supervision_dashboard(db: Database, unit: str, status_date: date) -> Dashboa
                         params=dict(w.params), message=warning_text(w))
             for w in warnings
         ],
-        phases=_groups(evm, [r.phase for r in records], lights, rules.warnings),
+        phases=sorted(_groups(evm, [r.phase for r in records], lights, rules.warnings),
+                      key=lambda g: first_start[g.group]),
         domains=_groups(evm, [r.domain for r in records], lights, rules.warnings),
         total=_figures(roll_up(evm, [""] * len(records)))[0],
         boundary=[
