@@ -20,6 +20,7 @@ from cityloop.i18n import pick, t
 from cityloop.services import supervision as service
 from cityloop.services import supervision_view as view
 from cityloop.services import supervision_view_form as forms
+from cityloop.services.supervision_baseline import baseline_summary
 from cityloop.store import Database
 from cityloop.store.models import TrackingStatus
 from cityloop.supervision import GateKind, RiskLevel
@@ -76,6 +77,8 @@ def flash_text(request: Request) -> str | None:
         return None
     if flash["how"] == "tracked":
         return service.tracking_summary(flash["codes"])
+    if flash["how"] == "baseline":
+        return baseline_summary(flash["code"], flash["changed"])
     return t("supweb.flash.reported", code=flash["code"])
 
 
