@@ -57,6 +57,10 @@ ROUTES = [
     RouteRule("GET", "/api/cities/{code}/overview", V, unit_bound=True),
     RouteRule("GET", "/ranking", V),
     RouteRule("GET", "/api/ranking", V),
+    # evaluation reports (HTML: the cheapest format; {code} is a city, so the province report
+    # answers 422 "not a province" to a permitted role, 403 outside the user's regions)
+    RouteRule("GET", "/reports/city/{code}", V, unit_bound=True, query="format=html"),
+    RouteRule("GET", "/reports/province/{code}", V, unit_bound=True, query="format=html"),
     # evaluation runs
     RouteRule("GET", "/runs", VR),
     RouteRule("POST", "/runs", RE),
@@ -165,6 +169,7 @@ ROUTES = [
     RouteRule("GET", "/plan/units/{code}/scenarios", Action.PLAN_PROGRAMME, unit_bound=True),
     RouteRule("GET", "/plan/saved/{plan_id}", Action.VIEW_PLANS),
     RouteRule("GET", "/plan/saved/{plan_id}/export.xlsx", Action.VIEW_PLANS),
+    RouteRule("GET", "/reports/plan/{plan_id}", Action.VIEW_PLANS),  # the design document
     RouteRule("GET", "/api/plan/units/{code}/scores", Action.VIEW_PLANS, unit_bound=True),
     RouteRule("POST", "/api/plan/units/{code}/solve", Action.PLAN_PROGRAMME, unit_bound=True),
     RouteRule("POST", "/api/plan/units/{code}/scenarios", Action.PLAN_PROGRAMME, unit_bound=True),
@@ -175,6 +180,76 @@ ROUTES = [
     RouteRule("GET", "/plan/diagnosis", Action.VIEW_PLANS),
     RouteRule("GET", "/plan/diagnosis/{code}", Action.VIEW_PLANS, unit_bound=True),
     RouteRule("GET", "/api/plan/diagnosis/{code}", Action.VIEW_PLANS, unit_bound=True),
+    # supervision: the index, tracking a plan, the dashboard, a project and its progress
+    # ({project} stays literal: 422 for a permitted role; the shared site tracks nothing)
+    RouteRule("GET", "/supervision", Action.VIEW_PLANS),
+    RouteRule("POST", "/supervision/{code}/track", Action.PLAN_PROGRAMME, unit_bound=True),
+    RouteRule("GET", "/supervision/{code}", Action.VIEW_PLANS, unit_bound=True),
+    RouteRule("GET", "/supervision/{code}/projects/{project}", Action.VIEW_PLANS, unit_bound=True),
+    RouteRule(
+        "POST", "/supervision/{code}/projects/{project}", Action.MANAGE_PROJECTS, unit_bound=True
+    ),
+    RouteRule("GET", "/api/supervision", Action.VIEW_PLANS),
+    RouteRule("GET", "/api/supervision/{code}", Action.VIEW_PLANS, unit_bound=True),
+    RouteRule("GET", "/api/supervision/{code}/projects", Action.VIEW_PLANS, unit_bound=True),
+    RouteRule(
+        "GET", "/api/supervision/{code}/projects/{project}", Action.VIEW_PLANS, unit_bound=True
+    ),
+    RouteRule(
+        "POST",
+        "/api/supervision/{code}/projects/{project}/progress",
+        Action.MANAGE_PROJECTS,
+        unit_bound=True,
+    ),
+    RouteRule("POST", "/api/supervision/{code}/track", Action.PLAN_PROGRAMME, unit_bound=True),
+    # supervision: baseline changes and the progress workbook ({project} literal: 422 for a
+    # permitted role; an upload without a file: 422, nothing written)
+    RouteRule(
+        "GET",
+        "/supervision/{code}/projects/{project}/baseline",
+        Action.MANAGE_PROJECTS,
+        unit_bound=True,
+    ),
+    RouteRule(
+        "POST",
+        "/supervision/{code}/projects/{project}/baseline",
+        Action.MANAGE_PROJECTS,
+        unit_bound=True,
+    ),
+    RouteRule("GET", "/supervision/{code}/progress.xlsx", Action.MANAGE_PROJECTS, unit_bound=True),
+    RouteRule("GET", "/supervision/{code}/upload", Action.MANAGE_PROJECTS, unit_bound=True),
+    RouteRule("POST", "/supervision/{code}/upload", Action.MANAGE_PROJECTS, unit_bound=True),
+    RouteRule(
+        "PUT",
+        "/api/supervision/{code}/projects/{project}/baseline",
+        Action.MANAGE_PROJECTS,
+        unit_bound=True,
+    ),
+    RouteRule(
+        "POST", "/api/supervision/{code}/progress-upload", Action.MANAGE_PROJECTS, unit_bound=True
+    ),
+    # supervision: outcome assessment ({report} stays literal: 422 for a permitted role; the
+    # assess form without its date and the API without its body: 422, nothing written)
+    RouteRule("GET", "/supervision/{code}/outcomes", Action.VIEW_PLANS, unit_bound=True),
+    RouteRule(
+        "POST", "/supervision/{code}/outcomes/assess", Action.PLAN_PROGRAMME, unit_bound=True
+    ),
+    RouteRule(
+        "POST", "/supervision/{code}/outcomes/feedback", Action.PLAN_PROGRAMME, unit_bound=True
+    ),
+    RouteRule("GET", "/api/supervision/{code}/outcomes", Action.VIEW_PLANS, unit_bound=True),
+    RouteRule(
+        "GET", "/api/supervision/{code}/outcomes/{report}", Action.VIEW_PLANS, unit_bound=True
+    ),
+    RouteRule(
+        "POST", "/api/supervision/{code}/outcomes/assess", Action.PLAN_PROGRAMME, unit_bound=True
+    ),
+    RouteRule(
+        "POST",
+        "/api/supervision/{code}/outcomes/feedback",
+        Action.PLAN_PROGRAMME,
+        unit_bound=True,
+    ),
     # data hub: sharing requests, keys and the access log ({request_id}/{key_id} stay literal:
     # 422 for a permitted role, 403 before that for the others)
     RouteRule("GET", "/sharing", Action.REQUEST_SHARING),

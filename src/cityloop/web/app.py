@@ -30,17 +30,23 @@ from cityloop.web.routes import (
     derived,
     frameworks,
     health,
+    outcomes,
     plan,
     plan_api,
     plan_catalogue,
     plan_diagnosis,
     quality,
     ranking,
+    report_evaluation,
+    report_plan,
     robustness,
     runs,
     sensors,
     session,
     sharing,
+    supervision,
+    supervision_api,
+    supervision_edit,
     survey_public,
     surveys,
     whatif,
@@ -70,7 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = (
         survey_public, health, session, frameworks, cities, ranking, collect, runs, whatif,
         robustness, surveys, quality, sensors, derived, sharing, ckan, catalogue,
-        plan_catalogue, plan, plan_api, plan_diagnosis,
+        plan_catalogue, plan, plan_api, plan_diagnosis, supervision, supervision_api,
+        supervision_edit, outcomes, report_plan, report_evaluation,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router)
