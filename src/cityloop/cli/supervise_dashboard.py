@@ -20,7 +20,6 @@ from cityloop.i18n import t
 from cityloop.services import store
 from cityloop.services import supervision as service
 from cityloop.services import supervision_view as view
-from cityloop.services import supervision_view_form as forms
 from cityloop.store import Database
 from cityloop.supervision import GateKind
 
@@ -221,6 +220,5 @@ def progress_cmd(
             "spend": [{"day": d, "amount": a} for d, a in payments],
             "note": note,
         }
-        forms.check_may_update(actor, db.tracking.project(city, project))
         stored = service.update_progress(db, city, project, data, actor=actor)
     console.print(t("supweb.flash.reported", code=stored.record.code))

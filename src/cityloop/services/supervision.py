@@ -258,6 +258,34 @@ def may_update(principal: Principal, project: StoredProject) -> bool:
     return own or project.created_by == principal.username
 
 
+def own_project(db: Database, unit: str, code: str, actor: Principal) -> StoredProject:
+    """``unit``'s project ``code`` if ``actor`` may change it (report on it or change its
+    baseline): the role manages projects, the unit is in the user's regions, and a project
+    manager owns the project (``may_update``).
+
+    Raises
+    ------
+    InputError
+        ``unit`` is no stored region.
+    AccessDenied
+        Any of the three checks fails.
+    TrackedProjectNotFoundError
+        The unit tracks no project ``code``.
+    """
+    units = db.units()
+    if units is None or unit not in units.table.index:
+        raise InputError("store.unknown_region", value=unit)
+    authorise(actor, Action.MANAGE_PROJECTS, unit=unit, units=units)
+    project = db.tracking.project(unit, code)
+    if not may_update(actor, project):
+        raise AccessDenied(
+            "supervision.service.denied_project", action=Action.MANAGE_PROJECTS,
+            role=actor.role, code=code, department=project.owner_department or "—",
+            own=actor.department or "—",
+        )  # fmt: skip
+    return project
+
+
 def update_progress(
     db: Database,
     unit: str,
@@ -278,18 +306,8 @@ def update_progress(
     InputError
         The report is invalid; nothing is written.
     """
-    units = db.units()
-    if units is None or unit not in units.table.index:
-        raise InputError("store.unknown_region", value=unit)
-    authorise(actor, Action.MANAGE_PROJECTS, unit=unit, units=units)
+    own_project(db, unit, code, actor)  # refused before the report is read
     checked = progress_update(update)
-    project = db.tracking.project(unit, code)
-    if not may_update(actor, project):
-        raise AccessDenied(
-            "supervision.service.denied_project", action=Action.MANAGE_PROJECTS,
-            role=actor.role, code=code, department=project.owner_department or "—",
-            own=actor.department or "—",
-        )  # fmt: skip
     change = ProgressChange(
         report_date=checked.report_date,
         percent_complete=checked.percent_complete,

@@ -13,10 +13,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cityloop.accounts import AccessDenied, Action, Principal, authorise
+from cityloop.accounts import Principal
 from cityloop.errors import InputError, Location, Problem, schema_problems
 from cityloop.i18n import t
-from cityloop.services.supervision import may_update
+from cityloop.services.supervision import own_project
 from cityloop.store import Database
 from cityloop.store.tracking import BaselineEdit, MilestoneEdit, RiskEdit, StoredProject
 from cityloop.supervision import GateKind, RiskLevel
@@ -148,18 +148,8 @@ def change_baseline(
     InputError
         The change is invalid; nothing is written.
     """
-    units = db.units()
-    if units is None or unit not in units.table.index:
-        raise InputError("store.unknown_region", value=unit)
-    authorise(actor, Action.MANAGE_PROJECTS, unit=unit, units=units)
+    own_project(db, unit, code, actor)  # refused before the change is read
     checked = baseline_change(change)
-    project = db.tracking.project(unit, code)
-    if not may_update(actor, project):
-        raise AccessDenied(
-            "supervision.service.denied_project", action=Action.MANAGE_PROJECTS,
-            role=actor.role, code=code, department=project.owner_department or "—",
-            own=actor.department or "—",
-        )  # fmt: skip
     stored, changed = db.tracking.change_baseline(unit, code, _edit(checked), actor=actor.username)
     return BaselineResult(stored, changed)
 

@@ -9,15 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cityloop.accounts import AccessDenied, Action, Principal
 from cityloop.errors import InputError
 from cityloop.frameworks import departments
 from cityloop.i18n import current_language, t
 from cityloop.services.plan import plans_of
-from cityloop.services.supervision import may_update
 from cityloop.services.supervision_view import ProjectDetail
 from cityloop.store import Database
-from cityloop.store.tracking import StoredProject
 
 # -- a progress report from the web form ----------------------------------------------------------
 
@@ -92,17 +89,6 @@ def form_errors(error: InputError, data: Mapping[str, Any]) -> dict[str, list[st
     if not error.problems:
         found[""] = [error.render()]
     return found
-
-
-def check_may_update(principal: Principal, project: StoredProject) -> None:
-    """Refuse (``AccessDenied``) a report by a project manager on another department's project,
-    with the same reason ``update_progress`` gives."""
-    if not may_update(principal, project):
-        raise AccessDenied(
-            "supervision.service.denied_project", action=Action.MANAGE_PROJECTS,
-            role=principal.role, code=project.record.code,
-            department=project.owner_department or "—", own=principal.department or "—",
-        )  # fmt: skip
 
 
 def department_choices(lang: str | None = None) -> list[tuple[str, str]]:

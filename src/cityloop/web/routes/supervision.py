@@ -226,7 +226,7 @@ async def report_progress(
     form = await posted_form(request)
     db = db_of(request)
     # Refused before the form is read: a foreign project's manager learns nothing from errors.
-    forms.check_may_update(principal, db.tracking.project(code, project))
+    service.own_project(db, code, project, principal)
     detail = view.project_detail(db, code, project, date.today())
     data = forms.report_from_form(form, detail)
     try:

@@ -85,7 +85,6 @@ def api_progress(
     projects of their department or that they started tracking (403 otherwise)."""
     authorise_unit(request, principal, Action.MANAGE_PROJECTS, code)
     db = db_of(request)
-    forms.check_may_update(principal, db.tracking.project(code, project))
     service.update_progress(db, code, project, body, actor=principal)
     return view.project_detail(db, code, project, date.today())
 

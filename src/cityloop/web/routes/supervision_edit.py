@@ -21,6 +21,7 @@ from cityloop.errors import InputError, Problem
 from cityloop.i18n import current_language, t
 from cityloop.services import supervision_view as view
 from cityloop.services import supervision_view_form as forms
+from cityloop.services.supervision import own_project
 from cityloop.services.supervision_baseline import BaselineChange, baseline_summary, change_baseline
 from cityloop.services.supervision_excel import (
     MAX_UPLOAD_BYTES,
@@ -85,9 +86,7 @@ def editable_project(
     """``code``'s project ``project`` if ``principal`` may change it (403 otherwise: another
     region, or a project manager's foreign project; the unit tracks no such project: 422)."""
     authorise_unit(request, principal, Action.MANAGE_PROJECTS, code)
-    stored = db_of(request).tracking.project(code, project)
-    forms.check_may_update(principal, stored)
-    return stored
+    return own_project(db_of(request), code, project, principal)
 
 
 def refusal(refused: InputError) -> JSONResponse:
