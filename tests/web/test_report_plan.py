@@ -45,8 +45,12 @@ def test_the_workbook_download_holds_the_stored_plan(planned: Planned) -> None:
         got = c.get(f"/reports/plan/{planned.saved.id}?format=xlsx")
     assert got.status_code == 200, got.text
     assert got.headers["content-type"].startswith("application/vnd.openxmlformats")
-    name = f"顶层设计方案-{planned.site.city}-{planned.saved.id}.xlsx"
-    assert got.headers["content-disposition"] == f"attachment; filename*=UTF-8''{quote(name)}"
+    name = f"{planned.site.city}-{planned.saved.id}.xlsx"
+    assert got.headers["content-disposition"] == (
+        f'attachment; filename="top-level-design-{name}"; '
+        f"filename*=UTF-8''{quote('顶层设计方案-' + name)}"
+    )
+    assert got.headers["cache-control"] == "private, no-store"
     book = load_workbook(io.BytesIO(got.content))
     chosen = planned.saved.view.chosen
     sheet = book["项目清单"]
@@ -62,7 +66,7 @@ def test_the_html_report_is_shown_inline_in_english_without_inline_scripts(
         got = c.get(f"/reports/plan/{planned.saved.id}?format=html&lang=en")
     assert got.status_code == 200
     assert got.headers["content-type"].startswith("text/html")
-    assert got.headers["content-disposition"].startswith("inline; filename*=UTF-8''top-level")
+    assert got.headers["content-disposition"].startswith('inline; filename="top-level-design-')
     html = got.text
     assert "Top-level design of the new-type smart city" in html and "7 Risks" in html
     assert "no needs survey with answers" in html

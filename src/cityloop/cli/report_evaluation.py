@@ -12,11 +12,12 @@ import typer
 
 from cityloop.cli.common import console, guarded
 from cityloop.i18n import t
-from cityloop.reports import Document, render
+from cityloop.reports import Document
 from cityloop.services import store
 from cityloop.services.files import write_atomically
 from cityloop.services.report_city import city_report
-from cityloop.services.report_evaluation import file_name, report_format, report_language
+from cityloop.services.report_evaluation import evaluation_file
+from cityloop.services.report_files import report_format, report_language
 from cityloop.services.report_province import province_report
 from cityloop.store import Database
 
@@ -44,15 +45,14 @@ def write_report(
     """Build a report with ``build(db, lang)``, render it and write it atomically to ``out``."""
     with guarded():
         fmt, lang = report_format(fmt_text), report_language(lang_text)
-        doc = build(store.open_database(), lang)
-        data = render(doc, fmt)
-        target = out or Path(file_name(kind, code, doc, fmt))
+        report = evaluation_file(kind, code, build(store.open_database(), lang), fmt)
+        target = out or Path(report.filename)
 
         def write(tmp: Path) -> None:
-            tmp.write_bytes(data)
+            tmp.write_bytes(report.content)
 
         write_atomically(target, write)
-    console.print(t("repcity.cli.written", path=str(target), size=len(data)))
+    console.print(t("repcity.cli.written", path=str(target), size=len(report.content)))
 
 
 def city_cmd(

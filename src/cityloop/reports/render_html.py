@@ -37,23 +37,17 @@ def labels(lang: str) -> dict[str, str]:
     return {k: t(f"report.label.{k}", lang) for k in ("table", "figure", "issued")}
 
 
-def render_html(
-    doc: Document,
-    *,
-    paged: bool = False,
-    script_src: str | None = None,
-    init_src: str | None = None,
-) -> str:
+def render_html(doc: Document, *, paged: bool = False, served: bool = False) -> str:
     """``doc`` as an HTML page.
 
     Parameters
     ----------
     paged
         Static SVG charts and page rules, for print and PDF; otherwise interactive charts.
-    script_src, init_src
-        Where the page loads ECharts and the chart start-up script from (a page served by the
-        web app, whose content security policy forbids inline scripts); by default both are
-        written into the file.
+    served
+        Load ECharts and the chart start-up script from the web app's static files (a page it
+        serves: its content security policy forbids inline scripts); by default both are
+        written into the file, which then opens anywhere offline.
     """
     figures = dict(doc.figures())
     images = {n: _svg_uri(chart_svg(f.chart)) for n, f in figures.items()} if paged else {}
@@ -69,13 +63,18 @@ def render_html(
             options=options,
             labels=labels(doc.lang),
             css=_asset("reports/templates/report.css"),
-            script_src=script_src,
-            init_src=init_src,
-            echarts_js="" if paged or script_src else _asset(ECHARTS_PATH),
+            script_src=_url(ECHARTS_PATH) if served else None,
+            init_src=_url(INIT_PATH) if served else None,
+            echarts_js="" if paged or served else _asset(ECHARTS_PATH),
             init_js=_asset(INIT_PATH),
             version=__version__,
         )
     )
+
+
+def _url(path: str) -> str:
+    """Where the web app serves one of its static files (``web/static/…`` → ``/static/…``)."""
+    return "/" + path.removeprefix("web/")
 
 
 def _svg_uri(svg: str) -> str:

@@ -13,13 +13,13 @@ from datetime import date
 import pandas as pd
 
 from cityloop import __version__
-from cityloop.errors import InputError
 from cityloop.evaluation.config import STAGES
-from cityloop.i18n import normalise_language, pick, t
+from cityloop.i18n import pick, t
 from cityloop.reports import Column, ColumnKind, Document, ReferenceLine, ReportFormat
 from cityloop.reports.document import Cell
 from cityloop.services.dashboard_cache import Regions, RunView, choose_year, regions, run_view
 from cityloop.services.evaluation import load_config
+from cityloop.services.report_files import ReportFile, report_file
 from cityloop.store import Database, OriginKind
 
 HASH_SHOWN = 12  # enough of the data snapshot's hash to tell snapshots apart on paper
@@ -139,21 +139,12 @@ def file_name(
     return f"{words}-{code}-{report_year(doc)}.{fmt.value}"
 
 
-def report_format(value: str) -> ReportFormat:
-    """The format a user asked for (pdf, DOCX, …); an unknown one is refused naming the choices."""
-    try:
-        return ReportFormat(value.strip().lower())
-    except ValueError:
-        known = ", ".join(f.value for f in ReportFormat)
-        raise InputError("repcity.bad_format", format=value, known=known) from None
-
-
-def report_language(value: str) -> str:
-    """zh-CN or en from the user's spelling (zh, zh_CN, EN …); another language is refused."""
-    try:
-        return normalise_language(value)
-    except ValueError:
-        raise InputError("repcity.bad_language", lang=value) from None
+def evaluation_file(
+    kind: str, code: str, doc: Document, fmt: ReportFormat, *, served: bool = False
+) -> ReportFile:
+    """A city (``kind`` = ``city``) or province report as a file named by ``file_name``."""
+    return report_file(doc, fmt, file_name(kind, code, doc, fmt),
+                       file_name(kind, code, doc, fmt, "en"), served=served)  # fmt: skip
 
 
 def table_rows(frame: pd.DataFrame, columns: list[str]) -> tuple[tuple[Cell, ...], ...]:

@@ -5,12 +5,11 @@ diagnosis and plan-type emphasis here; the projects, roadmap, trajectory and ris
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 
-from cityloop.errors import CityLoopError, InputError
+from cityloop.errors import CityLoopError
 from cityloop.i18n import normalise_language, pick, t, use_language
 from cityloop.planning.project_types import PlanType
 from cityloop.reports import (
@@ -25,15 +24,13 @@ from cityloop.reports import (
     Heading,
     PageBreak,
     Paragraph,
-    ReportFormat,
     Series,
     Table,
-    render,
-    render_html,
 )
 from cityloop.services.plan import SavedPlan, plan
 from cityloop.services.plan_catalogue import unit_view
 from cityloop.services.plan_diagnosis import DiagnosisReport, application_catalogue, diagnose
+from cityloop.services.report_files import ReportFile, report_file, report_format, report_language
 from cityloop.services.report_plan_needs import needs_section
 from cityloop.services.report_plan_roadmap import roadmap_section, trajectory_section
 from cityloop.services.report_plan_sections import PlanContext, project_sections, risk_section
@@ -98,57 +95,18 @@ def plan_document(db: Database, saved: SavedPlan, lang: str) -> Document:
         )
 
 
-@dataclass(frozen=True)
-class ReportFile:
-    """A rendered document: its bytes, the file name to offer and the HTTP content type."""
-
-    content: bytes
-    filename: str
-    media_type: str
-
-
-def report_format(value: str) -> ReportFormat:
-    """``pdf``, ``docx``, ``xlsx`` or ``html`` (any case); anything else is refused."""
-    try:
-        return ReportFormat(value.strip().lower())
-    except ValueError:
-        raise InputError("repplan.bad_format", value=value) from None
-
-
-def report_language(value: str) -> str:
-    """``zh-CN`` or ``en`` in any usual spelling; anything else is refused."""
-    try:
-        return normalise_language(value)
-    except ValueError:
-        raise InputError("repplan.bad_lang", value=value) from None
-
-
 def plan_report_file(
-    db: Database,
-    plan_id: int,
-    fmt: str,
-    *,
-    lang: str = "zh-CN",
-    script_src: str | None = None,
-    init_src: str | None = None,
+    db: Database, plan_id: int, fmt: str, *, lang: str = "zh-CN", served: bool = False
 ) -> ReportFile:
-    """The top-level design document of plan ``plan_id`` rendered as ``fmt``.
-
-    ``script_src`` and ``init_src`` (HTML only) load ECharts and the chart start-up script
-    from the web app instead of writing them into the file, for a page served under a content
-    security policy that forbids inline scripts. The format and language are checked before
-    anything is read (``InputError``); an unknown plan raises ``PlanNotFoundError``.
-    """
+    """The top-level design document of plan ``plan_id`` rendered as ``fmt`` (``served``: see
+    ``report_file``). The format and language are checked before anything is read
+    (``InputError``); an unknown plan raises ``PlanNotFoundError``."""
     chosen, language = report_format(fmt), report_language(lang)
     saved = plan(db, plan_id)
     doc = plan_document(db, saved, language)
-    if chosen is ReportFormat.HTML and script_src:
-        html = render_html(doc, script_src=script_src, init_src=init_src)
-        content = html.encode("utf-8")
-    else:
-        content = render(doc, chosen)
-    name = f"{t('repplan.filename', language)}-{saved.unit}-{saved.id}.{chosen.value}"
-    return ReportFile(content, name, chosen.media_type)
+    name = f"{saved.unit}-{saved.id}.{chosen.value}"
+    return report_file(doc, chosen, f"{t('repplan.filename', language)}-{name}",
+                       f"{t('repplan.filename', 'en')}-{name}", served=served)  # fmt: skip
 
 
 def plan_context(db: Database, saved: SavedPlan, lang: str) -> PlanContext:

@@ -5,21 +5,17 @@ page shown in the browser. Thin: ``cityloop.services.report_plan.plan_report_fil
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from cityloop.i18n import current_language
-from cityloop.reports import ReportFormat
-from cityloop.services.report_plan import plan_report_file, report_format
+from cityloop.services.report_files import report_format
+from cityloop.services.report_plan import plan_report_file
+from cityloop.web.downloads import download
 from cityloop.web.routes.plan import Reader, db_of, saved_plan
 
 router = APIRouter()
-# The web app's content security policy forbids inline scripts: the served HTML report loads
-# ECharts and the report's chart start-up script from our own origin instead.
-ECHARTS_SRC = "/static/vendor/echarts-5.6.0.min.js"
-REPORT_INIT_SRC = "/static/js/report-init.js"
 
 
 @router.get("/reports/plan/{plan_id}", response_class=Response)
@@ -35,15 +31,6 @@ def plan_report_download(
     chosen = report_format(fmt)  # a bad format is refused before the plan is read
     saved_plan(request, principal, plan_id)  # 404 unknown, 403 outside the reader's regions
     report = plan_report_file(
-        db_of(request), plan_id, chosen, lang=lang or current_language(),
-        script_src=ECHARTS_SRC, init_src=REPORT_INIT_SRC,
-    )  # fmt: skip
-    inline = chosen is ReportFormat.HTML
-    disposition = (
-        f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{quote(report.filename)}"
+        db_of(request), plan_id, chosen, lang=lang or current_language(), served=True
     )
-    return Response(
-        report.content,
-        media_type=report.media_type,
-        headers={"Content-Disposition": disposition},
-    )
+    return download(report)
