@@ -90,14 +90,19 @@ def provenance_facts(scene: Scene) -> tuple[tuple[str, str], ...]:
     )  # fmt: skip
 
 
-def synthetic(db: Database, scene: Scene, units: list[str]) -> bool:
-    """Whether any stored value of ``units`` that year came from the demo generator.
+def has_demo_values(db: Database, framework_id: str, year: int, units: list[str]) -> bool:
+    """Whether any stored value of ``units`` in ``year`` came from the demo generator.
 
     The demo marks what it stores with the origin kind ``demo`` (``services.store.load_demo``);
     a report on such data must say on its title page that no real city is described.
     """
-    cells = db.round_cells(scene.view.framework.id, scene.year, units)
+    cells = db.round_cells(framework_id, year, units)
     return bool((cells["origin_kind"].astype(str) == OriginKind.DEMO.value).any())
+
+
+def synthetic(db: Database, scene: Scene, units: list[str]) -> bool:
+    """``has_demo_values`` for the report's run and year."""
+    return has_demo_values(db, scene.view.framework.id, scene.year, units)
 
 
 def synthetic_blocks(is_synthetic: bool) -> tuple[tuple[str, str], ...]:

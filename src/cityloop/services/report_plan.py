@@ -30,6 +30,7 @@ from cityloop.reports import (
 from cityloop.services.plan import SavedPlan, plan
 from cityloop.services.plan_catalogue import unit_view
 from cityloop.services.plan_diagnosis import DiagnosisReport, application_catalogue, diagnose
+from cityloop.services.report_evaluation import has_demo_values
 from cityloop.services.report_files import ReportFile, report_file, report_format, report_language
 from cityloop.services.report_plan_needs import needs_section
 from cityloop.services.report_plan_roadmap import roadmap_section, trajectory_section
@@ -38,7 +39,6 @@ from cityloop.services.run_results import unit_names
 from cityloop.store import Database
 
 # The demo writes this word into every synthetic value's source (cityloop.demo.generator).
-SYNTHETIC_MARK = "SYNTHETIC"
 ILLUSTRATIVE_NAMES = ("示意", "illustrative", "合成", "synthetic")
 
 
@@ -128,9 +128,8 @@ def plan_context(db: Database, saved: SavedPlan, lang: str) -> PlanContext:
 def _illustrative(db: Database, saved: SavedPlan, statuses: list[str | None]) -> str:
     """The label a demo plan must carry: synthetic data, an illustrative name or shipped
     (ILLUSTRATIVE) catalogue figures; blank for a plan built wholly on an office's own."""
-    values = db.values_frame(saved.view.framework_id, [saved.view.evaluation_year])
-    mine = values.loc[values["unit"] == saved.unit, "source"].astype(str)
-    synthetic = bool(mine.str.contains(SYNTHETIC_MARK, regex=False).any())
+    view = saved.view
+    synthetic = has_demo_values(db, view.framework_id, view.evaluation_year, [saved.unit])
     named = any(word in saved.name.lower() for word in ILLUSTRATIVE_NAMES)
     shipped = "shipped" in statuses
     if not (synthetic or named or shipped):
