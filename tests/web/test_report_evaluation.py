@@ -1,15 +1,22 @@
 """The report downloads on the populated site (both backends): file names, formats, the numbers
-of the city overview, scope (cities outside it never appear) and refusals with their status."""
+of the city overview, scope (cities outside it never appear) and refusals with their status; the
+served HTML reports in Chromium under the site's content security policy."""
 
 from __future__ import annotations
 
 import io
 import re
+from typing import Any
 from urllib.parse import unquote
 
+import pytest
 from openpyxl import load_workbook
 
+from cityloop.reports import Document
 from cityloop.services.dashboard import city_overview
+from cityloop.services.report_city import city_report
+from cityloop.services.report_province import province_report
+from tests.web.conftest import browser_sign_in
 from tests.web.site import Site
 
 
@@ -82,3 +89,53 @@ def test_download_links_on_the_overview_and_ranking_pages(site: Site) -> None:
         ranking = client.get(f"/ranking?province={site.province}").text
     assert f"/reports/city/{site.city}?format=pdf&amp;lang=zh-CN" in city
     assert f"/reports/province/{site.province}?format=docx&amp;lang=zh-CN" in ranking
+
+
+# Each drawn chart: its value axis name, its categories and its first series' points as ECharts
+# holds them, read back from the instance the report's start-up script made.
+DRAWN = """() => [...document.querySelectorAll('[data-report-chart]')].map(el => {
+  const option = echarts.getInstanceByDom(el).getOption();
+  const axes = [...option.xAxis, ...option.yAxis];
+  return {rendered: el.dataset.rendered === 'true', svg: el.querySelector('svg') !== null,
+          axis: axes.map(a => a.name).filter(Boolean),
+          categories: axes.filter(a => a.type === 'category').flatMap(a => a.data),
+          points: option.series[0].data.length};
+})"""
+
+
+def expected_charts(doc: Document) -> list[dict[str, Any]]:
+    return [
+        {"rendered": True, "svg": True, "axis": [f.chart.value_label],
+         "categories": list(f.chart.categories), "points": len(f.chart.categories)}
+        for _, f in doc.figures()
+    ]  # fmt: skip
+
+
+def test_the_served_reports_draw_their_charts_in_chromium(
+    site: Site, server: str, browser: Any
+) -> None:
+    """The HTML reports the app serves load ECharts and their start-up script from /static and
+    draw every figure of the document, with its own data, and no CSP or script error."""
+    if site.db.engine.dialect.name != "sqlite":
+        pytest.skip("the browser test runs once, on SQLite")
+    page = browser_sign_in(browser, server, "analyst")
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    reports = (
+        (f"/reports/city/{site.city}?format=html&lang=en",
+         city_report(site.db, site.city, run_id=site.run_id, lang="en", scope=site.province)),
+        (f"/reports/province/{site.province}?format=html&lang=zh-CN",
+         province_report(site.db, site.province, run_id=site.run_id, scope=site.province)),
+    )  # fmt: skip
+    for url, doc in reports:
+        page.goto(f"{server}{url}")
+        page.wait_for_load_state("networkidle")
+        assert page.title() == doc.title
+        assert page.locator("table").count() == sum(1 for _ in doc.tables())
+        assert page.evaluate(DRAWN) == expected_charts(doc), url
+        font = page.evaluate("() => getComputedStyle(document.body).fontFamily")
+        assert font.startswith('"Noto Sans CJK SC"'), font  # the report's stylesheet applies
+    assert errors == []
+    page.close()

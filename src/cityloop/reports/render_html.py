@@ -18,6 +18,7 @@ from cityloop.reports.document import Document
 
 ECHARTS_PATH = "web/static/vendor/echarts-5.6.0.min.js"  # the copy vendored for the web pages
 INIT_PATH = "web/static/js/report-init.js"  # draws the charts; served to pages, inlined in files
+ICON_PATH = "web/static/favicon.svg"  # the site's icon, for a report page it serves
 
 
 @cache
@@ -65,6 +66,7 @@ def render_html(doc: Document, *, paged: bool = False, served: bool = False) -> 
             css=_asset("reports/templates/report.css"),
             script_src=_url(ECHARTS_PATH) if served else None,
             init_src=_url(INIT_PATH) if served else None,
+            icon_src=_url(ICON_PATH) if served else None,
             echarts_js="" if paged or served else _asset(ECHARTS_PATH),
             init_js=_asset(INIT_PATH),
             version=__version__,
