@@ -12,7 +12,6 @@ from datetime import date, datetime
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, select
 
 from cityloop.frameworks import departments
 from cityloop.i18n import current_language, t
@@ -27,7 +26,6 @@ from cityloop.services.supervision import (
     tracked,
 )
 from cityloop.store import Database
-from cityloop.store.models import ProgressReport, TrackedProjectRecord
 from cityloop.supervision import earned_value
 
 LIGHT_ORDER = {"red": 0, "amber": 1, "green": 2}
@@ -94,19 +92,6 @@ class UnitSummary(_View):
     spent: float
 
 
-def tracked_counts(db: Database, units: Sequence[str]) -> dict[str, int]:
-    """How many projects each of ``units`` tracks (units tracking none are left out)."""
-    if not units:
-        return {}
-    query = (
-        select(TrackedProjectRecord.unit_code, func.count())
-        .where(TrackedProjectRecord.unit_code.in_(list(units)))
-        .group_by(TrackedProjectRecord.unit_code)
-    )
-    with db.reader() as s:
-        return {str(unit): int(n) for unit, n in s.execute(query)}
-
-
 def supervision_index(db: Database, units: Sequence[str], status_date: date) -> list[UnitSummary]:
     """The ``units`` that have saved plans or tracked projects, by code.
 
@@ -119,7 +104,7 @@ def supervision_index(db: Database, units: Sequence[str], status_date: date) -> 
             PlanChoice(id=p.id, name=p.name, first_year=p.view.first_year,
                        projects=[(r.code, r.name.get("zh", r.code)) for r in p.view.chosen])
         )  # fmt: skip
-    counts = tracked_counts(db, units)
+    counts = db.tracking.counts(units)
     summaries = []
     for unit in sorted(set(plans) | set(counts)):
         dashboard = supervision_dashboard(db, unit, status_date) if unit in counts else None
@@ -279,18 +264,8 @@ class ProjectDetail(_View):
 
 def progress_history(db: Database, project_id: int) -> list[HistoryLine]:
     """The project's progress reports, newest first."""
-    query = (
-        select(ProgressReport)
-        .where(ProgressReport.project_id == project_id)
-        .order_by(ProgressReport.report_date.desc(), ProgressReport.id.desc())
-    )
-    with db.reader() as s:
-        return [
-            HistoryLine(report_date=r.report_date, percent_complete=r.percent_complete,
-                        milestones=list(r.milestones or []), note=r.note,
-                        reported_by=r.reported_by, reported_at=r.reported_at)
-            for r in s.scalars(query)
-        ]  # fmt: skip
+    return [HistoryLine.model_validate(e, from_attributes=True)
+            for e in db.tracking.history(project_id)]  # fmt: skip
 
 
 def project_detail(

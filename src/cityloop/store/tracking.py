@@ -25,10 +25,13 @@ from cityloop.store.tracking_read import (
     Payment,
     PaymentRow,
     ProgressChange,
+    ProgressEntry,
     StoredProject,
     TrackedProjectNotFoundError,
+    count_projects,
     net_payments,
     one_project,
+    read_history,
     read_projects,
     stored_paid,
 )
@@ -65,6 +68,18 @@ class TrackingStore:
         """One tracked project; ``TrackedProjectNotFoundError`` when there is none."""
         with self._db.reader() as s:
             return one_project(s, unit, code)
+
+    def counts(self, units: Sequence[str]) -> dict[str, int]:
+        """How many projects each of ``units`` tracks (units tracking none are left out)."""
+        if not units:
+            return {}
+        with self._db.reader() as s:
+            return count_projects(s, units)
+
+    def history(self, project_id: int) -> list[ProgressEntry]:
+        """A tracked project's progress reports, newest first."""
+        with self._db.reader() as s:
+            return read_history(s, project_id)
 
     def payments(self, unit: str, code: str) -> list[PaymentRow]:
         """A project's payments and corrections in the order they were entered."""
@@ -108,6 +123,7 @@ __all__ = [
     "Payment",
     "PaymentRow",
     "ProgressChange",
+    "ProgressEntry",
     "RiskEdit",
     "StoredProject",
     "TrackedProjectNotFoundError",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityloop.errors import CityLoopError
@@ -270,3 +270,40 @@ def one_project(session: Session, unit: str, code: str) -> StoredProject:
 def stored_paid(project: StoredProject) -> float:
     """Money paid on the project so far (corrections netted in)."""
     return round(sum(s.amount for s in project.record.spend), 6)
+
+
+@dataclass(frozen=True)
+class ProgressEntry:
+    """One progress report as it was made: its day, the share complete, each milestone's
+    share complete (by stored position), the note, who reported it and when."""
+
+    report_date: date
+    percent_complete: float
+    milestones: list[float]
+    note: str
+    reported_by: str
+    reported_at: datetime
+
+
+def read_history(session: Session, project_id: int) -> list[ProgressEntry]:
+    """The project's progress reports, newest first."""
+    query = (
+        select(ProgressReport)
+        .where(ProgressReport.project_id == project_id)
+        .order_by(ProgressReport.report_date.desc(), ProgressReport.id.desc())
+    )
+    return [
+        ProgressEntry(r.report_date, r.percent_complete, list(r.milestones or []), r.note,
+                      r.reported_by, r.reported_at)
+        for r in session.scalars(query)
+    ]  # fmt: skip
+
+
+def count_projects(session: Session, units: Sequence[str]) -> dict[str, int]:
+    """How many projects each of ``units`` tracks (units tracking none are left out)."""
+    query = (
+        select(TrackedProjectRecord.unit_code, func.count())
+        .where(TrackedProjectRecord.unit_code.in_(list(units)))
+        .group_by(TrackedProjectRecord.unit_code)
+    )
+    return {str(unit): int(n) for unit, n in session.execute(query)}
