@@ -43,16 +43,14 @@ from cityloop.services.report_city_evidence import (
 )
 from cityloop.services.report_evaluation import (
     Scene,
-    issued_today,
+    evaluation_document,
     number,
     open_scene,
     percent,
-    provenance_facts,
     signed,
     stage_lines,
     stage_note,
     synthetic,
-    synthetic_blocks,
     table_rows,
 )
 from cityloop.store import Database
@@ -104,12 +102,7 @@ def city_report(
     with use_language(lang):
         scene = open_scene(db, run_id, year)
         o = city_overview(db, code, scope, run_id=scene.view.run.id, year=scene.year)
-        shown_synthetic = synthetic(db, scene, [code])
-        blocks: list[Block] = []
-        if shown_synthetic:
-            blocks.append(Paragraph(t("repcity.synthetic_note"), note=True))
-        blocks += summary_blocks(o, scene)
-        blocks += dimension_blocks(db, o, scene)
+        blocks: list[Block] = [*summary_blocks(o, scene), *dimension_blocks(db, o, scene)]
         diagnosis = diagnose(db, code, run_id=o.run_id, year=o.year)
         blocks += strength_blocks(diagnosis)
         analysis = ROBUSTNESS.get(
@@ -121,17 +114,13 @@ def city_report(
         blocks += recommendation_blocks(o.weakest)
         if with_values:
             blocks += appendix_blocks(db, scene, code)
-        return Document(
+        return evaluation_document(
+            scene,
             title=t("repcity.city.title", name=o.name),
-            lang=lang,
-            issued=issued_today(),
             subtitle=t("repcity.city.subtitle", year=o.year, framework=o.framework_title),
-            facts=(
-                (t("repcity.fact.city"), f"{o.name}（{o.unit}）"),
-                *provenance_facts(scene),
-                *synthetic_blocks(shown_synthetic),
-            ),
-            blocks=tuple(blocks),
+            facts=((t("repcity.fact.city"), f"{o.name}（{o.unit}）"),),
+            blocks=blocks,
+            is_synthetic=synthetic(db, scene, [code]),
         )
 
 

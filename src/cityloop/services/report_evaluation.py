@@ -14,8 +14,16 @@ import pandas as pd
 
 from cityloop import __version__
 from cityloop.evaluation.config import STAGES
-from cityloop.i18n import pick, t
-from cityloop.reports import Column, ColumnKind, Document, ReferenceLine, ReportFormat
+from cityloop.i18n import current_language, pick, t
+from cityloop.reports import (
+    Block,
+    Column,
+    ColumnKind,
+    Document,
+    Paragraph,
+    ReferenceLine,
+    ReportFormat,
+)
 from cityloop.reports.document import Cell
 from cityloop.services.dashboard_cache import Regions, RunView, choose_year, regions, run_view
 from cityloop.services.evaluation import load_config
@@ -105,9 +113,27 @@ def synthetic(db: Database, scene: Scene, units: list[str]) -> bool:
     return has_demo_values(db, scene.view.framework.id, scene.year, units)
 
 
-def synthetic_blocks(is_synthetic: bool) -> tuple[tuple[str, str], ...]:
-    """The title page fact saying the data are synthetic (none for real data)."""
-    return ((t("repcity.fact.data"), t("repcity.synthetic_fact")),) if is_synthetic else ()
+def evaluation_document(
+    scene: Scene,
+    *,
+    title: str,
+    subtitle: str,
+    facts: tuple[tuple[str, str], ...],
+    blocks: list[Block],
+    is_synthetic: bool,
+) -> Document:
+    """A city or province report: ``facts`` then the run's provenance on the title page, and
+    for synthetic data a title-page fact and an opening note saying so."""
+    said = ((t("repcity.fact.data"), t("repcity.synthetic_fact")),) if is_synthetic else ()
+    note = [Paragraph(t("repcity.synthetic_note"), note=True)] if is_synthetic else []
+    return Document(
+        title=title,
+        lang=current_language(),
+        issued=issued_today(),
+        subtitle=subtitle,
+        facts=(*facts, *provenance_facts(scene), *said),
+        blocks=(*note, *blocks),
+    )
 
 
 def stage_lines(scene: Scene) -> tuple[ReferenceLine, ...]:

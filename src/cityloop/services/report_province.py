@@ -31,15 +31,13 @@ from cityloop.services.dashboard_cache import stage_name
 from cityloop.services.dashboard_ranking import RankingQuery, ranking
 from cityloop.services.report_evaluation import (
     Scene,
-    issued_today,
+    evaluation_document,
     number,
     open_scene,
-    provenance_facts,
     signed,
     stage_lines,
     stage_note,
     synthetic,
-    synthetic_blocks,
     table_rows,
 )
 from cityloop.store import Database
@@ -91,19 +89,16 @@ def province_report(
         cities = province_cities(db, scene, code, scope)
         if cities.empty:
             raise CityLoopError("repcity.prov.empty", name=name, year=scene.year)
-        shown_synthetic = synthetic(db, scene, cities["unit"].tolist())
-        blocks: list[Block] = []
-        if shown_synthetic:
-            blocks.append(Paragraph(t("repcity.synthetic_note"), note=True))
-        blocks += ranking_blocks(scene, name, cities)
-        blocks += stage_blocks(scene, name, cities)
-        blocks += group_blocks(scene, cities)
-        blocks += leader_blocks(scene, name, cities)
-        blocks += mover_blocks(scene, name, cities)
-        return Document(
+        blocks = [
+            *ranking_blocks(scene, name, cities),
+            *stage_blocks(scene, name, cities),
+            *group_blocks(scene, cities),
+            *leader_blocks(scene, name, cities),
+            *mover_blocks(scene, name, cities),
+        ]
+        return evaluation_document(
+            scene,
             title=t("repcity.prov.title", name=name),
-            lang=lang,
-            issued=issued_today(),
             subtitle=t(
                 "repcity.prov.subtitle",
                 year=scene.year,
@@ -112,10 +107,9 @@ def province_report(
             facts=(
                 (t("repcity.fact.province"), f"{name}（{code}）"),
                 (t("repcity.fact.cities"), str(len(cities))),
-                *provenance_facts(scene),
-                *synthetic_blocks(shown_synthetic),
             ),
-            blocks=tuple(blocks),
+            blocks=blocks,
+            is_synthetic=synthetic(db, scene, cities["unit"].tolist()),
         )
 
 
