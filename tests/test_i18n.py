@@ -18,7 +18,7 @@ KEY_CALL = re.compile(
 KEY_AREAS = (
     "eval|norm|values|template|units|table|fw|ahp|weights|demo|cli|accounts|role"
     "|web|dash|collect|runs|rob|unc|survey|questionnaire|surveypub|surveyweb"
-    "|catalogue|sharing|ckan|sensors|derived|dataquality|plan|plancat|plandiag|planweb|supervision|outcome|supweb|demoloop|report|repcity|repplan"
+    "|catalogue|sharing|ckan|sensors|derived|dataquality|plan|plancat|plandiag|planweb|supervision|outcome|supweb|demoloop|report|repcity|repplan|repsup"
 )
 KEY_LITERAL = re.compile(rf"""["']((?:{KEY_AREAS})\.[a-z0-9_.]+)["']""")
 

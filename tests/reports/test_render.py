@@ -4,10 +4,15 @@ captions and tables, typed workbook cells, ECharts options)."""
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
+import os
 import re
+import signal
 import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import docx
@@ -32,6 +37,7 @@ from cityloop.reports import (
     Table,
     render,
 )
+from cityloop.reports.chart_image import chart_svg
 from cityloop.reports.charts import echarts_option
 
 SCORES = Table(
@@ -196,3 +202,39 @@ def test_span_option_floats_bars_from_start_to_end() -> None:
 def test_a_row_that_does_not_fill_the_columns_is_a_builder_error() -> None:
     with pytest.raises(ValueError, match="rows \\[1\\]"):
         Table("t", (Column("a"), Column("b")), (("only one",),))
+
+
+def test_a_long_time_axis_is_labelled_sparsely_with_its_last_point() -> None:
+    months = (
+        tuple(f"2026-{m:02d}" for m in range(1, 13))
+        + tuple(f"2027-{m:02d}" for m in range(1, 13))
+        + tuple(f"2028-{m:02d}" for m in range(1, 13))
+    )
+    curve = Chart(
+        ChartKind.LINE, months, (Series("PV", tuple(float(i) for i in range(36))),), "万元"
+    )
+    svg = chart_svg(curve)
+    labelled = [m for m in months if f">{m}<" in svg or f"{m}</" in svg]
+    assert months[0] in labelled and months[-1] in labelled
+    assert 6 <= len(labelled) <= 13  # thinned to about a dozen, not all 36
+
+
+def test_pdfs_are_laid_out_on_one_thread_and_still_in_a_forked_child() -> None:
+    module = importlib.import_module("cityloop.reports.render_pdf")  # the package re-exports
+    doc = Document(title="线程", lang="zh-CN", issued=date(2026, 12, 2),
+                   blocks=(Paragraph("同一线程"),))  # fmt: skip
+    with ThreadPoolExecutor(4) as pool:
+        pdfs = list(pool.map(lambda _: render(doc, ReportFormat.PDF), range(4)))
+    assert all(p.startswith(b"%PDF") for p in pdfs)
+    assert len(module._LAYOUT._threads) == 1  # every layout went to the one thread
+    child = os.fork()
+    if child == 0:  # the child renders too: its executor was replaced after the fork
+        os._exit(0 if render(doc, ReportFormat.PDF).startswith(b"%PDF") else 1)
+    deadline = time.monotonic() + 120
+    while (done := os.waitpid(child, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if done[0] == 0:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        pytest.fail("the forked child's PDF never came back")
+    assert os.waitstatus_to_exitcode(done[1]) == 0

@@ -4,6 +4,7 @@ shared by the assertions, each step checked against what the scenario planted.""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ from typer.testing import CliRunner
 from cityloop.cli import app
 from cityloop.cli.demo_loop import print_steps
 from cityloop.errors import CityLoopError
-from cityloop.i18n import use_language
+from cityloop.i18n import t, use_language
+from cityloop.reports import ChartKind, Figure, ReportFormat, Table, render
 from cityloop.services.demo_loop import (
     EMPTY,
     EMPTY_VERDICTS,
@@ -24,6 +26,10 @@ from cityloop.services.demo_loop import (
     LoopResult,
     run_demo_loop,
 )
+from cityloop.services.outcomes import outcome_report
+from cityloop.services.report_supervision import supervision_report
+from cityloop.services.supervision import supervision_dashboard
+from cityloop.services.supervision_view import index_text
 from cityloop.store import Database, Settings
 
 
@@ -136,3 +142,49 @@ def test_the_printed_walk_through_names_every_step(
     for k in range(1, 9):
         assert f"{k}. " in printed
     assert "SYNTHETIC" in printed and loop.baseline.city in printed and PILOTED in printed
+
+
+SCREENSHOTS = Path(__file__).parent.parent.parent / "docs" / "screenshots"
+
+
+def test_step9_the_supervision_bulletin(loop: LoopResult, folder: Path) -> None:
+    """The bulletin of the loop's programme warns on exactly the planted projects, quotes the
+    assessment's verdicts and prints them; its first two PDF pages are the docs' images."""
+    city, day = loop.baseline.city, loop.supervision.status_date
+    db = Database.open(Settings(database_url=f"sqlite:///{folder / 'cityloop.db'}"))
+    try:
+        doc = supervision_report(db, city, day)
+        board = supervision_dashboard(db, city, day)
+        report = outcome_report(db, loop.assessment.report_id, unit=city)
+    finally:
+        db.dispose()
+    tables = {b.key: b for b in doc.blocks if isinstance(b, Table)}
+    warned = tables["预警"].rows
+    assert {r[0] for r in warned if r[2] == "进度滞后"} == set(LAGGARDS)
+    assert {r[0] for r in warned if r[2] == "超支"} == {OVER_BUDGET}
+    verdicts = {r[0]: r[5] for r in tables["成效项目"].rows}
+    assert verdicts == {p.code: t(p.verdict.label_key, "zh-CN") for p in report.projects}
+    assert verdicts[EMPTY] in {t(v.label_key, "zh-CN") for v in EMPTY_VERDICTS}
+    effects = [(r[0], r[5], r[6], r[7]) for r in tables["测得效果"].rows]
+    assert effects == [(p.code, i.estimate, i.ci_low, i.ci_high)
+                       for p in report.projects for i in p.indicators]  # fmt: skip
+    (forest,) = [b.chart for b in doc.blocks
+                 if isinstance(b, Figure) and b.chart.kind is ChartKind.SPAN]  # fmt: skip
+    assert forest.series[2].values == tuple(e[1] for e in effects)
+    path = folder / "bulletin.pdf"
+    path.write_bytes(render(doc, ReportFormat.PDF))
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout  # fmt: skip
+    flat = "".join(text.split())
+    assert board.total is not None and f"SPI为{index_text(board.total.spi)}" in flat
+    assert f"CPI为{index_text(board.total.cpi)}" in flat and day.isoformat() in flat
+    assert "合成演示数据" in flat and "\ufffd" not in text
+    names = {p.code: "".join(p.name.split()) for p in board.projects}
+    for code in (*LAGGARDS, OVER_BUDGET):
+        assert code in flat and names[code] in flat, code
+    subprocess.run(["pdftoppm", "-r", "60", "-f", "1", "-l", "2", "-png", str(path),
+                    str(folder / "bulletin")], check=True)  # fmt: skip
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for k, image in enumerate(sorted(folder.glob("bulletin-*.png")), start=1):
+        (SCREENSHOTS / f"report-supervision-{k}.png").write_bytes(image.read_bytes())
+    assert (SCREENSHOTS / "report-supervision-2.png").stat().st_size > 1000

@@ -170,6 +170,13 @@ ROUTES = [
     RouteRule("GET", "/plan/saved/{plan_id}", Action.VIEW_PLANS),
     RouteRule("GET", "/plan/saved/{plan_id}/export.xlsx", Action.VIEW_PLANS),
     RouteRule("GET", "/reports/plan/{plan_id}", Action.VIEW_PLANS),  # the design document
+    RouteRule(  # the supervision bulletin (HTML: the cheapest format)
+        "GET",
+        "/reports/supervision/{code}",
+        Action.VIEW_PLANS,
+        unit_bound=True,
+        query="format=html",
+    ),
     RouteRule("GET", "/api/plan/units/{code}/scores", Action.VIEW_PLANS, unit_bound=True),
     RouteRule("POST", "/api/plan/units/{code}/solve", Action.PLAN_PROGRAMME, unit_bound=True),
     RouteRule("POST", "/api/plan/units/{code}/scenarios", Action.PLAN_PROGRAMME, unit_bound=True),

@@ -10,11 +10,11 @@ from types import ModuleType
 
 import typer
 
-from cityloop.cli import report_evaluation, report_plan
+from cityloop.cli import report_evaluation, report_plan, report_supervision
 from cityloop.i18n import t
 
 report_app = typer.Typer(help=t("report.cli.help"), no_args_is_help=True)
-AREAS: tuple[ModuleType, ...] = (report_evaluation, report_plan)
+AREAS: tuple[ModuleType, ...] = (report_evaluation, report_plan, report_supervision)
 
 
 def register(app: typer.Typer) -> None:

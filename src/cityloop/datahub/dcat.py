@@ -222,7 +222,7 @@ def _parse(text: str, kind: str, source: str) -> Graph:
     if kind == "json-ld":
         try:
             document = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # nesting deeper than Python's stack
             problem = Problem("catalogue.dcat.unreadable", {"detail": str(exc)}, Location(source))
             raise _refused(source, [problem]) from None
         if any(_remote_contexts(document)):

@@ -126,7 +126,7 @@ def read_entities(body: bytes, content_type: str | None, form: PayloadForm) -> l
         raise InputError("sensors.payload.media_type", got=media, allowed=", ".join(MEDIA_TYPES))
     try:
         document = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # too deep for the stack too
         raise InputError("sensors.payload.not_json", detail=str(exc)) from None
     notification = isinstance(document, dict) and document.get("type") == "Notification"
     if notification and form in (PayloadForm.NOTIFICATION, PayloadForm.ANY):

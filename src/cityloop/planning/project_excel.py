@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -186,19 +185,22 @@ def read_catalogue_workbook(
         ``plancat.excel.invalid`` with every problem (file, sheet, row, column), or
         ``plancat.invalid`` when the merged catalogue breaks a catalogue rule.
     """
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise InputError("plancat.excel.unreadable", file=source, detail=str(exc)) from exc
     found: list[Problem] = []
     try:
-        projects_sheet = _sheet(book, PROJECT_SHEETS, source)
-        effects_sheet = _sheet(book, EFFECT_SHEETS, source)
-        required = tuple(c for c in PROJECT_COLUMNS if c != "status")
-        project_rows = _rows(projects_sheet, PROJECT_COLUMNS, required, source, found)
-        effect_rows = _rows(effects_sheet, EFFECT_COLUMNS, EFFECT_COLUMNS, source, found)
-    finally:
-        book.close()
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        try:
+            projects_sheet = _sheet(book, PROJECT_SHEETS, source)
+            effects_sheet = _sheet(book, EFFECT_SHEETS, source)
+            required = tuple(c for c in PROJECT_COLUMNS if c != "status")
+            project_rows = _rows(projects_sheet, PROJECT_COLUMNS, required, source, found)
+            effect_rows = _rows(effects_sheet, EFFECT_COLUMNS, EFFECT_COLUMNS, source, found)
+        finally:
+            book.close()
+    except InputError:
+        raise
+    except Exception as exc:  # read-only sheets are parsed row by row: damage shows up late,
+        # as any of zipfile's, zlib's or the XML parser's errors
+        raise InputError("plancat.excel.unreadable", file=source, detail=str(exc)) from exc
     records: dict[str, dict[str, Any]] = {}
     lines: dict[str, int] = {}
     for sheet, rows in ((projects_sheet, project_rows), (effects_sheet, effect_rows)):

@@ -20,6 +20,8 @@ from cityloop.reports.charts import PALETTE, Chart, ChartKind
 # The CJK font the test command installs (Debian fonts-noto-cjk); DejaVu for what it lacks.
 FONT_FAMILY = ("Noto Sans CJK SC", "DejaVu Sans")
 SIZE_INCHES = (6.3, 3.4)  # the text width of an A4 page with 2.5 cm margins
+MAX_LABELS = 12  # time labels (years, months) a page width holds; more are thinned
+MAX_MARKERS = 24  # a line with more points is drawn without a marker on each
 
 
 @contextmanager
@@ -35,21 +37,31 @@ def _values(values: tuple[float | None, ...]) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 
 
+def _category_axis(ax: Axes, positions: np.ndarray, categories: tuple[str, ...]) -> None:
+    """Label a time axis (line and stacked charts): every category up to ``MAX_LABELS``, else
+    every k-th one and the last (a monthly curve over five years still reads), slanted past
+    six."""
+    step = -(-len(categories) // MAX_LABELS)
+    shown = np.unique(np.append(positions[::step], positions[-1:]))
+    ax.set_xticks(shown, [categories[i] for i in shown], rotation=30 if len(shown) > 6 else 0)
+
+
 def _draw(chart: Chart, ax: Axes) -> None:
     positions = np.arange(len(chart.categories))
     if chart.kind is ChartKind.SPAN:
         _draw_span(chart, ax, positions)
     elif chart.kind is ChartKind.LINE:
+        marker = "o" if len(positions) <= MAX_MARKERS else None
         for series in chart.series:
-            ax.plot(positions, _values(series.values), marker="o", label=series.name)
-        ax.set_xticks(positions, chart.categories)
+            ax.plot(positions, _values(series.values), marker=marker, label=series.name)
+        _category_axis(ax, positions, chart.categories)
     elif chart.kind is ChartKind.STACKED:
         bottom = np.zeros(len(positions))
         for series in chart.series:
             height = np.nan_to_num(_values(series.values))
             ax.bar(positions, height, bottom=bottom, label=series.name)
             bottom += height
-        ax.set_xticks(positions, chart.categories)
+        _category_axis(ax, positions, chart.categories)
     else:
         width = 0.8 / max(len(chart.series), 1)
         for k, series in enumerate(chart.series):
@@ -61,7 +73,7 @@ def _draw(chart: Chart, ax: Axes) -> None:
         if chart.kind is ChartKind.BARH:
             ax.set_yticks(positions, chart.categories)
             ax.invert_yaxis()
-        else:
+        else:  # each bar is a named thing (a city, a dimension): every bar keeps its label
             ax.set_xticks(positions, chart.categories, rotation=30 if len(positions) > 6 else 0)
     horizontal = chart.kind in (ChartKind.BARH, ChartKind.SPAN)
     for line in chart.references:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from cityloop.store.models import AuditEntry
@@ -56,3 +57,29 @@ def record_audit(
             "after": None if after is None else json_safe(after),
         },
     )
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One audit entry as read back: who, when, what (action, entity, id), before and after."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+def read_audit(session: Session, *, after_id: int = 0, entity: str | None = None) -> list[AuditRow]:
+    """The audit entries with an id above ``after_id`` (of one ``entity`` when given), oldest
+    first; reading is all the store offers besides ``record_audit``."""
+    query = select(AuditEntry).where(AuditEntry.id > after_id).order_by(AuditEntry.id)
+    if entity is not None:
+        query = query.where(AuditEntry.entity == entity)
+    return [
+        AuditRow(e.id, e.at, e.actor, e.action, e.entity, e.entity_id, e.before, e.after)
+        for e in session.scalars(query)
+    ]

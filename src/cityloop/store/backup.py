@@ -244,8 +244,9 @@ def table_chunks(conn: Connection, table: Table) -> Iterator[tuple[int, bytes]]:
     """Every row as one canonical JSON line, in primary-key order, as (rows, bytes) chunks.
 
     The same rows give the same bytes on SQLite and PostgreSQL: text keys are ordered by
-    code point (PostgreSQL's "C" collation), times are UTC ISO 8601 and days ISO dates, JSON
-    keys are sorted.
+    code point (PostgreSQL's "C" collation), times are UTC ISO 8601 and days ISO dates. JSON
+    keeps its keys in the stored order (both backends store JSON as text): the order is the
+    user's (a table resource's columns, a survey's categories) and a restore must keep it.
     """
     postgres = conn.dialect.name == "postgresql"
     order = [
@@ -254,9 +255,7 @@ def table_chunks(conn: Connection, table: Table) -> Iterator[tuple[int, bytes]]:
     ]
     times = [i for i, c in enumerate(table.columns) if isinstance(c.type, DateTime)]
     days = [i for i, c in enumerate(table.columns) if isinstance(c.type, Date)]
-    dumps = json.JSONEncoder(
-        ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
-    ).encode
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
     result = conn.execute(select(table).order_by(*order).execution_options(yield_per=BATCH))
     for part in result.partitions():
         lines = []

@@ -22,6 +22,7 @@ from cityloop.evaluation.result import EvaluationResult
 from cityloop.frameworks import Framework
 from cityloop.store import collection, migrate, regions, runs, values
 from cityloop.store import users as user_store
+from cityloop.store.audit import AuditRow, read_audit
 from cityloop.store.bulk import WriteCounts
 from cityloop.store.catalogue import CatalogueStore
 from cityloop.store.frameworks import register_framework, stored_framework
@@ -189,6 +190,11 @@ class Database:
         """Store an evaluation with its scores; return the run's id."""
         with self.session() as s:
             return runs.record_run(s, result, user)
+
+    def audit_log(self, *, after_id: int = 0, entity: str | None = None) -> list[AuditRow]:
+        """Audit entries above ``after_id`` (of one ``entity`` when given), oldest first."""
+        with self.reader() as s:
+            return read_audit(s, after_id=after_id, entity=entity)
 
     def runs(self, framework_id: str | None = None) -> list[RunRow]:
         """Stored evaluation runs, newest first."""

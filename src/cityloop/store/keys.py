@@ -106,7 +106,9 @@ def revoke_key(s: Session, key_id: int, actor: str) -> bool:
         .returning(ApiKey.id)
     ).first()
     if done is not None:
-        record_audit(s, actor, "revoke", KEY_ENTITY, str(key_id), after={"revoked": True})
+        # An update: both states, as every other change of the audit log keeps them.
+        record_audit(s, actor, "revoke", KEY_ENTITY, str(key_id),
+                     before={"revoked": False}, after={"revoked": True})  # fmt: skip
     return done is not None
 
 

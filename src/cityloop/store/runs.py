@@ -94,6 +94,7 @@ def record_run(session: Session, result: EvaluationResult, actor: str) -> int:
             "framework": result.framework.id,
             "version": result.framework.version,
             "data_hash": run.data_hash,
+            "config": run.config,  # the method and weights (AHP judgments too) it used
             "scores": rows,
         },
         at=run.created_at,

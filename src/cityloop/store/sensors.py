@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.datahub.ngsild import EntityState
 from cityloop.errors import InputError
-from cityloop.store.audit import utc_now
+from cityloop.store.audit import record_audit, utc_now
 from cityloop.store.bulk import as_list
 from cityloop.store.models import (
     AccessEntry,
@@ -416,6 +416,10 @@ def register_sensor_resource(
     )  # fmt: skip
     session.add(row)
     session.flush()
+    # A catalogue entry like any other: its creation is audited as catalogue.add_resource's is.
+    after = {"unit": unit, "code": code, "department": department, "entity_type": entity_type,
+             "status": row.status.value, "sharing_type": row.sharing_type.value}  # fmt: skip
+    record_audit(session, actor, "create", "data_resources", str(row.id), after=after, at=now)
     resource = sensor_resource(session, row.id)
     assert resource is not None
     return resource

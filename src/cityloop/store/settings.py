@@ -10,11 +10,15 @@ from typing import Any
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, ExceptionContext, make_url
+
+from cityloop.errors import InputError
 
 DB_FILE = "cityloop.db"
 # Lets SQLite transactions that write say so up front (``BEGIN IMMEDIATE``); see make_engine.
 WRITE_OPTION = "cityloop_write"
+LARGEST_ID = 2**31 - 1  # PostgreSQL ``integer``, the type of the ids and counts
+NUMERIC_VALUE_OUT_OF_RANGE = "22003"  # SQLSTATE
 
 
 class Settings(BaseSettings):
@@ -45,10 +49,13 @@ def make_engine(settings: Settings) -> Engine:
     """The engine for ``settings.url``; SQLite files get the pragmas that keep writes durable."""
     url = settings.url
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True)
+        event.listen(engine, "handle_error", refuse_out_of_range)
+        return engine
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": settings.busy_timeout_s})
+    event.listen(engine, "handle_error", refuse_out_of_range)
     busy_ms = int(settings.busy_timeout_s * 1000)
 
     @event.listens_for(engine, "connect")
@@ -78,6 +85,17 @@ def make_engine(settings: Settings) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
     return engine
+
+
+def refuse_out_of_range(context: ExceptionContext) -> InputError | None:
+    """An integer the database cannot hold (an id of 2**40 on PostgreSQL, 2**64 on SQLite, both
+    found by fuzzing the API) names nothing stored: the input is refused, not a server error."""
+    error = context.original_exception
+    if isinstance(error, OverflowError) or (
+        getattr(error, "sqlstate", None) == NUMERIC_VALUE_OUT_OF_RANGE
+    ):
+        return InputError("store.number_out_of_range", limit=LARGEST_ID)
+    return None
 
 
 def display_url(url: URL) -> str:

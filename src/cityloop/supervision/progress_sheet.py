@@ -7,7 +7,6 @@ Pure: bytes in, bytes or rows out. Every fault names its file, sheet, row and co
 from __future__ import annotations
 
 import io
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -260,25 +259,28 @@ def read_progress_workbook(data: bytes, source: str) -> list[SheetRow]:
         ``supervision.sheet.invalid`` with every fault (file, sheet, row, column): formula
         cells, missing columns, numbers, dates and choices that cannot be read.
     """
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise InputError("supervision.sheet.unreadable", file=source, detail=str(exc)) from exc
     titles = {fold(sheet_title(s, lang)): s for s in COLUMNS for lang in ("zh-CN", "en")}
     titles.update({fold(s): s for s in COLUMNS})
     found: list[Problem] = []
     rows: list[SheetRow] = []
     try:
-        for ws in book.worksheets:
-            sheet = titles.get(fold(ws.title))
-            if sheet is None:
-                continue
-            where = Location(file=source, sheet=ws.title, row=1)
-            frame = _frame(ws, sheet, where, found)
-            if frame is not None and len(frame):
-                rows += _typed(frame, sheet, where, found)
-    finally:
-        book.close()
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        try:
+            for ws in book.worksheets:
+                sheet = titles.get(fold(ws.title))
+                if sheet is None:
+                    continue
+                where = Location(file=source, sheet=ws.title, row=1)
+                frame = _frame(ws, sheet, where, found)
+                if frame is not None and len(frame):
+                    rows += _typed(frame, sheet, where, found)
+        finally:
+            book.close()
+    except InputError:
+        raise
+    except Exception as exc:  # read-only sheets are parsed row by row: damage shows up late,
+        # as any of zipfile's, zlib's or the XML parser's errors
+        raise InputError("supervision.sheet.unreadable", file=source, detail=str(exc)) from exc
     if not rows and not found:
         found.append(Problem("supervision.sheet.empty", {}, Location(file=source)))
     if found:

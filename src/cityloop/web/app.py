@@ -8,8 +8,8 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
@@ -20,7 +20,7 @@ from cityloop.i18n import t, use_language
 from cityloop.store import Database
 from cityloop.store.settings import Settings
 from cityloop.web.auth import CSRF_HEADER, api_csrf_ok, session_secret
-from cityloop.web.guard import install_handlers
+from cityloop.web.guard import ERROR_RESPONSES, install_handlers
 from cityloop.web.language import language_cookie, request_language
 from cityloop.web.routes import (
     catalogue,
@@ -39,6 +39,7 @@ from cityloop.web.routes import (
     ranking,
     report_evaluation,
     report_plan,
+    report_supervision,
     robustness,
     runs,
     sensors,
@@ -62,6 +63,12 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
 
+# No request body may be larger: above every route's own limit (the largest, 20 MiB, is the
+# catalogue's and the survey import's), so those routes still say which file was too large,
+# while a bigger body is refused before anything reads it (multipart parsing spools a whole
+# upload to disk before a route sees it).
+MAX_REQUEST_BYTES = 24 * 1024 * 1024
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The CityLoop web application for ``settings`` (default: from the environment)."""
@@ -77,10 +84,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         survey_public, health, session, frameworks, cities, ranking, collect, runs, whatif,
         robustness, surveys, quality, sensors, derived, sharing, ckan, catalogue,
         plan_catalogue, plan, plan_api, plan_diagnosis, supervision, supervision_api,
-        supervision_edit, outcomes, report_plan, report_evaluation,
+        supervision_edit, outcomes, report_plan, report_evaluation, report_supervision,
     )  # fmt: skip
     for module in routers:
-        app.include_router(module.router)
+        app.include_router(module.router, responses=ERROR_RESPONSES)
     install_handlers(app)
 
     # A pure ASGI middleware, not ``@app.middleware("http")``: that one runs every request in
@@ -117,8 +124,9 @@ def security_headers(hsts: bool) -> dict[str, str]:
 
 class LanguageAndHeaders:
     """Every request runs in its reader's language (``?lang=``, cookie, zh-CN), a signed-in
-    session's JSON API writes need the CSRF header, and every response gets the security
-    headers (and the language cookie when ``?lang=`` chose it)."""
+    session's JSON API writes need the CSRF header, no body passes ``MAX_REQUEST_BYTES``, and
+    every response gets the security headers (and the language cookie when ``?lang=`` chose
+    it), a server error's included."""
 
     def __init__(self, app: ASGIApp, hsts: bool) -> None:
         self.app = app
@@ -133,8 +141,12 @@ class LanguageAndHeaders:
         request.state.lang = lang
         cookie = language_cookie(lang) if "lang" in request.query_params else None
 
+        started = False
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=message)
                 if cookie is not None:
                     headers.append("set-cookie", cookie)
@@ -142,11 +154,37 @@ class LanguageAndHeaders:
                     headers[name] = value
             await send(message)
 
+        received = 0
+
+        async def receive_limited() -> Message:
+            # A body without Content-Length (chunked) is counted as it arrives; the route that
+            # reads it gets a 413 once it passes the limit.
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > MAX_REQUEST_BYTES:
+                raise HTTPException(413, t("security.too_large", limit=MAX_REQUEST_BYTES >> 20))
+            return message
+
+        declared = request.headers.get("content-length", "")
         with use_language(lang):
-            if request.url.path.startswith("/api/") and not api_csrf_ok(request):
+            if declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
+                refusal = JSONResponse(
+                    {"detail": t("security.too_large", limit=MAX_REQUEST_BYTES >> 20)}, 413
+                )
+                await refusal(scope, receive, send_with_headers)
+            elif request.url.path.startswith("/api/") and not api_csrf_ok(request):
                 refusal = JSONResponse(
                     {"detail": t("web.csrf_header_missing", header=CSRF_HEADER)}, status_code=403
                 )
                 await refusal(scope, receive, send_with_headers)
             else:
-                await self.app(scope, receive, send_with_headers)
+                try:
+                    await self.app(scope, receive_limited, send_with_headers)
+                except Exception:
+                    # Starlette answers an unhandled error outside this middleware, without
+                    # the security headers: answer here, and re-raise so the server logs it.
+                    if not started:
+                        error = PlainTextResponse(t("security.server_error"), status_code=500)
+                        await error(scope, receive, send_with_headers)
+                    raise

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
 
 from cityloop.accounts import AccessDenied, Action, Principal, authorise, can
 from cityloop.datahub.units import Units
@@ -75,6 +76,27 @@ def authorise_unit(request: Request, principal: Principal, action: Action, unit:
         raise HTTPException(status_code=404, detail=t("web.unknown_unit", unit=unit))
     authorise(principal, action, unit=unit, units=units)
     return units
+
+
+class ErrorOut(BaseModel):
+    """A refusal: the reason in the reader's language (for ill-formed parameters, FastAPI's
+    list of what was wrong where)."""
+
+    detail: str | list[dict[str, Any]]
+
+
+# What the handlers below (and the request-size and CSRF checks in front of the routes) answer,
+# declared once for every route of the schema: JSON for the API, the error page for pages and
+# downloads. A route that answers otherwise declares its own.
+_REFUSAL = {"model": ErrorOut, "content": {"text/html": {"schema": {"type": "string"}}}}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {**_REFUSAL, "description": "A body that is not the JSON or form data it claims"},
+    401: {**_REFUSAL, "description": "Not signed in"},
+    403: {**_REFUSAL, "description": "Not allowed for this role or region, or no CSRF header"},
+    404: {**_REFUSAL, "description": "No such thing, or nothing evaluated yet"},
+    413: {**_REFUSAL, "description": "Request body too large"},
+    422: {**_REFUSAL, "description": "Refused input, with the reason"},
+}
 
 
 def wants_html(request: Request) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from cityloop.errors import InputError
@@ -27,6 +28,20 @@ from cityloop.web.auth import current_principal
 router = APIRouter(tags=["ckan"])
 
 ERROR_TYPES = {403: "Authorization Error", 404: "Not Found Error", 409: "Validation Error"}
+
+
+class FailureOut(BaseModel):
+    """CKAN's envelope of a failed action: ``error`` has ``__type`` and ``message``."""
+
+    help: str
+    success: bool
+    error: dict[str, Any]
+
+
+# 400 for an unknown action; the rest as ERROR_TYPES says. Not the app's ``detail`` answers.
+FAILURES: dict[int | str, dict[str, Any]] = {
+    status: {"model": FailureOut} for status in (400, *ERROR_TYPES)
+}
 Action = Callable[[Database, Caller, dict[str, Any], str], Any]
 ACTIONS: dict[str, Action] = {
     "package_list": lambda db, caller, params, base: open_data.package_list(db, params),
@@ -121,7 +136,7 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-@router.api_route("/api/3/action/{action}", methods=["GET", "POST"])
+@router.api_route("/api/3/action/{action}", methods=["GET", "POST"], responses=FAILURES)
 async def ckan_action(request: Request, action: str) -> JSONResponse:
     """A CKAN action: package_list, package_search, package_show, resource_show,
     datastore_search or status_show; answers ``{"help", "success", "result"}``."""

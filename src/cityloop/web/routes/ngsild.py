@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 from cityloop.datahub.ngsild import PayloadForm
 from cityloop.errors import InputError
@@ -23,7 +24,28 @@ from cityloop.store import Database
 from cityloop.store.keys import KeyGrant
 from cityloop.store.models import KeyScope
 
-router = APIRouter(prefix="/ngsi-ld/v1", tags=["NGSI-LD"])
+
+class ProblemOut(BaseModel):
+    """An NGSI-LD error: ProblemDetails (RFC 7807) with the NGSI-LD error type."""
+
+    type: str
+    title: str
+    detail: str
+
+
+class BatchResultOut(BaseModel):
+    """207: the ids stored, and each refused entity with its ProblemDetails."""
+
+    success: list[str]
+    errors: list[dict[str, Any]]
+
+
+# Every operation refuses a request as a whole with ProblemDetails, not the app's ``detail``.
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ProblemOut} for status in (400, 401, 403, 413)
+}
+PARTLY_STORED: dict[int | str, dict[str, Any]] = {207: {"model": BatchResultOut}}
+router = APIRouter(prefix="/ngsi-ld/v1", tags=["NGSI-LD"], responses=PROBLEMS)
 
 MAX_BODY = 8 * 1024 * 1024  # 8 MiB: a batch of ~10,000 normalized entities
 ERRORS = "https://uri.etsi.org/ngsi-ld/errors/"
@@ -125,7 +147,9 @@ async def create_entity(request: Request) -> Response:
     return Response(status_code=201, headers={"Location": location})
 
 
-@router.post("/entityOperations/create", status_code=201, response_model=None)
+@router.post(
+    "/entityOperations/create", status_code=201, response_model=None, responses=PARTLY_STORED
+)
 async def batch_create(request: Request) -> Response:
     """Batch create: 201 with the ids when every entity is stored, else 207."""
     outcome = await ingest(request, PayloadForm.BATCH)
@@ -136,7 +160,12 @@ async def batch_create(request: Request) -> Response:
     return JSONResponse(outcome.accepted, status_code=201)
 
 
-@router.post("/entityOperations/upsert", status_code=201, response_model=None)
+@router.post(
+    "/entityOperations/upsert",
+    status_code=201,
+    response_model=None,
+    responses={**PARTLY_STORED, 204: {"description": "Every entity existed and was updated"}},
+)
 async def batch_upsert(request: Request) -> Response:
     """Batch upsert: 201 with the new ids, 204 when all existed, 207 when some are refused."""
     outcome = await ingest(request, PayloadForm.BATCH)
@@ -149,7 +178,7 @@ async def batch_upsert(request: Request) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/notify", status_code=204, response_model=None)
+@router.post("/notify", status_code=204, response_model=None, responses=PARTLY_STORED)
 async def notify(request: Request) -> Response:
     """A subscription's notification (``{"type": "Notification", "data": [...]}``)."""
     outcome = await ingest(request, PayloadForm.NOTIFICATION)
@@ -210,7 +239,9 @@ def time_window(
     raise InputError("sensors.api.bad_timerel", value=timerel)
 
 
-@router.get("/temporal/entities/{entity_id}", response_model=None)
+@router.get(
+    "/temporal/entities/{entity_id}", response_model=None, responses={404: {"model": ProblemOut}}
+)
 def temporal_entity(
     request: Request,
     entity_id: str,

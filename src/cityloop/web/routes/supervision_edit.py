@@ -34,7 +34,7 @@ from cityloop.store.tracking import StoredProject
 from cityloop.supervision import RiskLevel
 from cityloop.supervision.progress_sheet import COLUMNS
 from cityloop.web.auth import check_csrf
-from cityloop.web.guard import allowed, authorise_unit
+from cityloop.web.guard import ErrorOut, allowed, authorise_unit
 from cityloop.web.routes.supervision import FLASH, db_of, unit_name
 from cityloop.web.templating import render
 
@@ -366,7 +366,7 @@ def upload_post(
 @router.put(
     "/api/supervision/{code}/projects/{project}/baseline",
     response_model=BaselineOut,
-    responses={403: {}, 422: {"model": RefusalOut}},
+    responses={403: {}, 422: {"model": RefusalOut | ErrorOut}},
     tags=["supervision"],
 )
 def api_baseline(
@@ -389,7 +389,7 @@ def api_baseline(
 @router.post(
     "/api/supervision/{code}/progress-upload",
     response_model=UploadOut,
-    responses={403: {}, 422: {"model": RefusalOut}},
+    responses={403: {}, 422: {"model": RefusalOut | ErrorOut}},
     tags=["supervision"],
 )
 def api_upload(
