@@ -14,10 +14,9 @@ from cityloop.cli.common import console, guarded
 from cityloop.i18n import t
 from cityloop.reports import Document
 from cityloop.services import store
-from cityloop.services.files import write_atomically
 from cityloop.services.report_city import city_report
 from cityloop.services.report_evaluation import evaluation_file
-from cityloop.services.report_files import report_format, report_language
+from cityloop.services.report_files import report_format, report_language, save_report
 from cityloop.services.report_province import province_report
 from cityloop.store import Database
 
@@ -46,12 +45,7 @@ def write_report(
     with guarded():
         fmt, lang = report_format(fmt_text), report_language(lang_text)
         report = evaluation_file(kind, code, build(store.open_database(), lang), fmt)
-        target = out or Path(report.filename)
-
-        def write(tmp: Path) -> None:
-            tmp.write_bytes(report.content)
-
-        write_atomically(target, write)
+        target = save_report(report, out)
     console.print(t("repcity.cli.written", path=str(target), size=len(report.content)))
 
 

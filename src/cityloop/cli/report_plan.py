@@ -13,7 +13,7 @@ from rich.markup import escape
 from cityloop.cli.common import console, guarded
 from cityloop.i18n import current_language, t
 from cityloop.services import store
-from cityloop.services.files import write_atomically
+from cityloop.services.report_files import save_report
 from cityloop.services.report_plan import plan_report_file
 
 
@@ -34,10 +34,5 @@ def plan_cmd(
             report = plan_report_file(db, plan_id, fmt, lang=lang or current_language())
         finally:
             db.dispose()
-        target = out or Path(report.filename)
-
-        def write(tmp: Path) -> None:
-            tmp.write_bytes(report.content)
-
-        write_atomically(target, write)
+        target = save_report(report, out)
     console.print(escape(t("repplan.cli.written", path=str(target), size=len(report.content))))

@@ -15,7 +15,7 @@ from cityloop.cli.common import console, guarded
 from cityloop.errors import InputError
 from cityloop.i18n import current_language, t
 from cityloop.services import store
-from cityloop.services.files import write_atomically
+from cityloop.services.report_files import save_report
 from cityloop.services.report_supervision import supervision_report_file
 
 
@@ -53,10 +53,5 @@ def supervision_cmd(
             )
         finally:
             db.dispose()
-        target = out or Path(report.filename)
-
-        def write(tmp: Path) -> None:
-            tmp.write_bytes(report.content)
-
-        write_atomically(target, write)
+        target = save_report(report, out)
     console.print(escape(t("repsup.cli.written", path=str(target), size=len(report.content))))

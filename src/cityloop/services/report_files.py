@@ -5,10 +5,12 @@ rendered into the bytes, file names and content type that a download or the CLI 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from cityloop.errors import InputError
 from cityloop.i18n import normalise_language
 from cityloop.reports import Document, ReportFormat, render, render_html
+from cityloop.services.files import write_atomically
 
 
 @dataclass(frozen=True)
@@ -50,3 +52,13 @@ def report_file(
     else:
         content = render(doc, fmt)
     return ReportFile(content, filename, fallback, fmt.media_type)
+
+
+def save_report(report: ReportFile, out: Path | None) -> Path:
+    """Write ``report`` to ``out`` (default: its own file name in the working folder) whole or
+    not at all; the path written."""
+
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(report.content)
+
+    return write_atomically(out or Path(report.filename), write)
