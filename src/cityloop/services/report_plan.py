@@ -125,12 +125,18 @@ def plan_context(db: Database, saved: SavedPlan, lang: str) -> PlanContext:
     )
 
 
+def demo_marks(db: Database, saved: SavedPlan) -> tuple[bool, bool]:
+    """Whether ``saved`` rests on the demo's synthetic values, and whether its name says it is
+    illustrative (the demo's plans do): either makes a document on it say so."""
+    view = saved.view
+    synthetic = has_demo_values(db, view.framework_id, view.evaluation_year, [saved.unit])
+    return synthetic, any(word in saved.name.lower() for word in ILLUSTRATIVE_NAMES)
+
+
 def _illustrative(db: Database, saved: SavedPlan, statuses: list[str | None]) -> str:
     """The label a demo plan must carry: synthetic data, an illustrative name or shipped
     (ILLUSTRATIVE) catalogue figures; blank for a plan built wholly on an office's own."""
-    view = saved.view
-    synthetic = has_demo_values(db, view.framework_id, view.evaluation_year, [saved.unit])
-    named = any(word in saved.name.lower() for word in ILLUSTRATIVE_NAMES)
+    synthetic, named = demo_marks(db, saved)
     shipped = "shipped" in statuses
     if not (synthetic or named or shipped):
         return ""

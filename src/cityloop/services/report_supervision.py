@@ -22,9 +22,8 @@ from cityloop.reports import (
 )
 from cityloop.services.outcomes import outcome_report, outcome_reports
 from cityloop.services.plan import PlanNotFoundError, SavedPlan, plan
-from cityloop.services.report_evaluation import has_demo_values
 from cityloop.services.report_files import ReportFile, report_file, report_format, report_language
-from cityloop.services.report_plan import ILLUSTRATIVE_NAMES
+from cityloop.services.report_plan import demo_marks
 from cityloop.services.report_supervision_sections import (
     Bulletin,
     earned_value_section,
@@ -141,7 +140,7 @@ def read_bulletin(
         states=project_states(board),
         outcome=outcome,
         indicator_names=indicators,
-        illustrative=_illustrative(db, unit, plans),
+        illustrative=_illustrative(db, plans),
     )
 
 
@@ -156,14 +155,10 @@ def _plans(db: Database, plan_ids: list[int]) -> list[SavedPlan]:
     return found
 
 
-def _illustrative(db: Database, unit: str, plans: list[SavedPlan]) -> str:
+def _illustrative(db: Database, plans: list[SavedPlan]) -> str:
     """The label a bulletin on demo data must carry: a plan on synthetic values or with an
     illustrative name (the demo's); blank for a programme wholly of an office's own."""
-    synthetic = any(
-        has_demo_values(db, p.view.framework_id, p.view.evaluation_year, [unit]) for p in plans
-    )
-    named = any(word in p.name.lower() for p in plans for word in ILLUSTRATIVE_NAMES)
-    if not (synthetic or named):
+    if not any(any(demo_marks(db, p)) for p in plans):
         return ""
     return t("repsup.label.synthetic")
 
