@@ -1,5 +1,5 @@
-"""What "the database is sound" and "the tables are equal" mean for the durability tests: an
-integrity check per backend, and a checksum of every table independent of the backup's code.
+"""What "the database is sound" and "the tables are equal" mean for the durability and fuzz
+tests: an integrity check per backend, and a checksum of every table independent of our code.
 
 The checksum reads rows through the models' own column types and normalises each value
 (floats exactly as ``float.hex``, times in UTC, JSON as stored, key order kept), so any loss
@@ -94,6 +94,13 @@ def checksums(db: Database) -> dict[str, tuple[int, str]]:
     """(rows, SHA-256) of every table: rows in primary-key order, values normalised."""
     with db.engine.connect() as conn:
         return {table.name: table_checksum(conn, table) for table in present_tables(conn)}
+
+
+def changed_tables(
+    before: dict[str, tuple[int, str]], after: dict[str, tuple[int, str]]
+) -> list[str]:
+    """The tables whose count or checksum differs (or that appeared or disappeared)."""
+    return sorted(n for n in before.keys() | after.keys() if before.get(n) != after.get(n))
 
 
 def table_checksum(

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, settings
 from cityloop.errors import CityLoopError, InputError
 from cityloop.i18n import catalogue
 from cityloop.store import Database
-from tests.fuzz.fingerprint import changed_tables, fingerprint
+from tests.durability.checks import changed_tables, checksums
 from tests.fuzz.world import World, build_world
 
 settings.register_profile(
@@ -51,7 +51,7 @@ class Guard:
     """Runs one import and checks how it ended: done, or refused with a clear message and the
     database exactly as it was.
 
-    ``full``: compare the fingerprint of every table (``tests.fuzz.fingerprint``) before and
+    ``full``: compare the checksum of every table (``tests.durability.checks``) before and
     after. Otherwise (SQLite only) compare SQLite's ``PRAGMA data_version`` seen from a
     connection of its own: it changes whenever another connection commits a change, so it
     proves the same "nothing written" in microseconds instead of a second per example.
@@ -69,10 +69,10 @@ class Guard:
             self.watcher.close()
 
     def state(self) -> object:
-        """The database's fingerprint, or (SQLite) its commit counter as another connection
-        sees it."""
+        """Every table's checksum, or (SQLite) the commit counter as another connection sees
+        it."""
         if self.watcher is None:
-            return fingerprint(self.db.engine)
+            return checksums(self.db)
         return self.watcher.execute("PRAGMA data_version").fetchone()[0]
 
     def attempt(self, call: Callable[[], Result], *, file: str | None = None) -> Result | None:
@@ -123,5 +123,5 @@ def guard(world: World) -> Iterator[Guard]:
 
 @pytest.fixture
 def full_guard(world: World) -> Guard:
-    """A guard of the world that compares the fingerprint of every table (fixed cases)."""
+    """A guard of the world that compares the checksum of every table (fixed cases)."""
     return Guard(world.db, full=True)

@@ -1,5 +1,5 @@
 """Fixed hostile files against every importer on SQLite and PostgreSQL: each is refused with a
-clear message and the fingerprint of every table is the same afterwards."""
+clear message and the checksum of every table is the same afterwards."""
 
 from __future__ import annotations
 
