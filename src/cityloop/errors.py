@@ -69,6 +69,12 @@ def schema_problems(
     ]
 
 
+def entry_path(loc: tuple[Any, ...]) -> str | None:
+    """A pydantic error path as a dotted field name whose list entries count from 1, as a
+    reader and the store's own problems do: ``milestones.1.due`` is the first milestone's."""
+    return ".".join(str(p + 1) if isinstance(p, int) else str(p) for p in loc) or None
+
+
 class CityLoopError(Exception):
     """Base of every error CityLoop raises on purpose."""
 

@@ -168,7 +168,7 @@ def test_progress_is_audited_and_a_foreign_manager_changes_nothing(tracked: Trac
     with pytest.raises(InputError) as wrong:
         service.update_progress(db, unit, code, bad, actor=MANAGER)
     assert {p.location.column for p in wrong.value.problems} == {"percent_complete",
-                                                                 "spend.0.day"}  # fmt: skip
+                                                                 "spend.1.day"}  # fmt: skip
     unknown = {"report_date": report.isoformat(), "milestones": [{"position": 99}],
                "spend": [{"day": report.isoformat(), "amount": -5.0}, {"day": report.isoformat(),
                           "amount": -80.0, "corrects": paid.id}]}  # fmt: skip

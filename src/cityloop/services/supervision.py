@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cityloop.accounts import AccessDenied, Action, Principal, Role, authorise
-from cityloop.errors import InputError, Location, Problem, schema_problems
+from cityloop.errors import InputError, Location, Problem, entry_path, schema_problems
 from cityloop.i18n import t
 from cityloop.services.plan import plan
 from cityloop.services.plan_catalogue import unit_catalogue
@@ -232,9 +232,7 @@ def progress_update(data: ProgressUpdate | Mapping[str, Any]) -> ProgressUpdate:
         try:
             update = ProgressUpdate.model_validate(data)
         except ValidationError as exc:
-            problems = schema_problems(
-                exc, lambda loc: Location(column=".".join(map(str, loc)) or None)
-            )
+            problems = schema_problems(exc, lambda loc: Location(column=entry_path(loc)))
             raise InputError("supervision.service.invalid_update", problems) from None
     twice = [
         Problem("supervision.service.given_twice", {"field": name, "value": v},

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cityloop.accounts import Principal
-from cityloop.errors import InputError, Location, Problem, schema_problems
+from cityloop.errors import InputError, Location, Problem, entry_path, schema_problems
 from cityloop.i18n import t
 from cityloop.services.supervision import own_project
 from cityloop.store import Database
@@ -91,9 +91,7 @@ def baseline_change(data: BaselineChange | Mapping[str, Any]) -> BaselineChange:
         try:
             change = BaselineChange.model_validate(data)
         except ValidationError as exc:
-            problems = schema_problems(
-                exc, lambda loc: Location(column=".".join(map(str, loc)) or None)
-            )
+            problems = schema_problems(exc, lambda loc: Location(column=entry_path(loc)))
             raise InputError("supervision.baseline.invalid", problems) from None
     given = (
         ("milestones", [str(m.position) for m in change.milestones if m.position is not None]),

@@ -76,8 +76,8 @@ def form_errors(error: InputError, data: Mapping[str, Any]) -> dict[str, list[st
         parts = (p.location.column or "").split(".")
         head = parts[0]
         if head in ("milestones", "gates") and len(parts) > 1:
-            if p.key == "fw.schema" and parts[1].isdigit():  # a list index of ``data``
-                entry = data[head][int(parts[1])]
+            if p.key == "fw.schema" and parts[1].isdigit():  # an entry of ``data``, from 1
+                entry = data[head][int(parts[1]) - 1]
                 field = f"{head}.{entry['position'] if head == 'milestones' else entry['kind']}"
             else:  # the store names the milestone's position or the gate's kind
                 field = f"{head}.{parts[1]}"

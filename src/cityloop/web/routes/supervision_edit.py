@@ -190,9 +190,8 @@ def _field_of(problem: Problem, where: Mapping[str, list[str]]) -> str:
     head, _, rest = (problem.location.column or "").partition(".")
     index = rest.partition(".")[0]
     if head in where and index.isdigit():
-        # The change's fields are checked first (pydantic counts entries from 0), then the
-        # change against the stored project (the store counts them from 1).
-        entry = int(index) - (0 if problem.key == "fw.schema" else 1)
+        # Problems number the change's list entries from 1 (``errors.entry_path``).
+        entry = int(index) - 1
         keys = where[head]
         return keys[entry] if 0 <= entry < len(keys) else ""
     if head == "gates" and index:
