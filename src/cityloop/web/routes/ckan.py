@@ -136,7 +136,9 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-@router.api_route("/api/3/action/{action}", methods=["GET", "POST"], responses=FAILURES)
+# One operation per method: OpenAPI needs each operationId once.
+@router.get("/api/3/action/{action}", responses=FAILURES, operation_id="ckan_action_get")
+@router.post("/api/3/action/{action}", responses=FAILURES, operation_id="ckan_action_post")
 async def ckan_action(request: Request, action: str) -> JSONResponse:
     """A CKAN action: package_list, package_search, package_show, resource_show,
     datastore_search or status_show; answers ``{"help", "success", "result"}``."""
