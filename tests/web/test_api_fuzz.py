@@ -305,6 +305,7 @@ def test_no_operation_answers_a_server_error_or_breaks_its_schema(
     # One test per backend (one site each, however xdist spreads the tests): the regression
     # check of the ids first, then the fuzz.
     check_ids_too_large_for_the_database(fuzz_site.site)
+    check_text_with_a_nul_character(fuzz_site.site)
     postgresql = "postgresql" in request.node.callspec.id
     run = fuzz(fuzz_site, CI_EXAMPLES, only=POSTGRES_CALLERS if postgresql else ())
     assert not run.findings, report(run)
@@ -340,3 +341,23 @@ def check_ids_too_large_for_the_database(site: Site) -> None:
                     assert "2147483647" in answer.json()["detail"], path
             ckan = admin.get("/api/3/action/datastore_search", params={"resource_id": number})
             assert ckan.status_code in (404, 409) and ckan.json()["success"] is False
+
+
+def check_text_with_a_nul_character(site: Site) -> None:
+    """Text with a NUL character (found by the long fuzz: a framework name in a scenario
+    request was a server error on PostgreSQL) is refused with the reason where the backend
+    cannot store it, and never a server error; what is refused is not stored."""
+    postgresql = site.db.engine.dialect.name == "postgresql"
+    with site.client("admin") as admin:
+        plans = len(admin.get("/api/plan/plans").json())
+        for path, body in (
+            (f"/api/plan/units/{site.city}/scenarios", {"settings": {"framework": "\x00gbt"}}),
+            (f"/api/plan/units/{site.city}/plans", {"name": "规划\x00"}),
+        ):
+            answer = admin.post(path, json=body)
+            assert answer.status_code < 500, (path, answer.text)
+            if postgresql:
+                assert answer.status_code == 422, (path, answer.text)
+                assert "NUL" in answer.json()["detail"], answer.text
+        stored = len(admin.get("/api/plan/plans").json())
+        assert stored == plans + (0 if postgresql else 1)

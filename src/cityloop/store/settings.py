@@ -19,6 +19,9 @@ DB_FILE = "cityloop.db"
 WRITE_OPTION = "cityloop_write"
 LARGEST_ID = 2**31 - 1  # PostgreSQL ``integer``, the type of the ids and counts
 NUMERIC_VALUE_OUT_OF_RANGE = "22003"  # SQLSTATE
+# SQLSTATEs of text PostgreSQL cannot hold: a NUL byte or an invalid character in text, and
+# ``\u0000`` inside JSON.
+UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
 
 
 class Settings(BaseSettings):
@@ -50,12 +53,12 @@ def make_engine(settings: Settings) -> Engine:
     url = settings.url
     if url.get_backend_name() != "sqlite":
         engine = create_engine(url, pool_pre_ping=True)
-        event.listen(engine, "handle_error", refuse_out_of_range)
+        event.listen(engine, "handle_error", refuse_unstorable)
         return engine
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": settings.busy_timeout_s})
-    event.listen(engine, "handle_error", refuse_out_of_range)
+    event.listen(engine, "handle_error", refuse_unstorable)
     busy_ms = int(settings.busy_timeout_s * 1000)
 
     @event.listens_for(engine, "connect")
@@ -87,14 +90,17 @@ def make_engine(settings: Settings) -> Engine:
     return engine
 
 
-def refuse_out_of_range(context: ExceptionContext) -> InputError | None:
-    """An integer the database cannot hold (an id of 2**40 on PostgreSQL, 2**64 on SQLite, both
-    found by fuzzing the API) names nothing stored: the input is refused, not a server error."""
+def refuse_unstorable(context: ExceptionContext) -> InputError | None:
+    """Input the database cannot hold is refused, not a server error (both found by fuzzing
+    the API): an integer past its range (an id of 2**40 on PostgreSQL, 2**64 on SQLite), and
+    on PostgreSQL text with a NUL character (psycopg refuses it before sending, without a
+    SQLSTATE) or one PostgreSQL rejects."""
     error = context.original_exception
-    if isinstance(error, OverflowError) or (
-        getattr(error, "sqlstate", None) == NUMERIC_VALUE_OUT_OF_RANGE
-    ):
+    state = getattr(error, "sqlstate", None)
+    if isinstance(error, OverflowError) or state == NUMERIC_VALUE_OUT_OF_RANGE:
         return InputError("store.number_out_of_range", limit=LARGEST_ID)
+    if state in UNSTORABLE_TEXT or (state is None and "NUL (0x00)" in str(error)):
+        return InputError("store.text_unstorable")
     return None
 
 
