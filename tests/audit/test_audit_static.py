@@ -36,6 +36,11 @@ NOT_AUDITING = {
     "frameworks._add_departments": "part of register_framework, which audits the version",
     "regions._set_clusters": "part of load_units, which audits the regions",
     "tracking_baseline._apply": "part of change_baseline, which audits before, after and reason",
+    # Web session records are not governed data; the account events around them are audited.
+    "sessions.start": "part of users.record_login, which audits the login it starts",
+    "sessions.end": "part of users.sign_out, which audits the logout",
+    "sessions.end_for_user": "part of users.set_role, set_password_hash, set_active and "
+    "end_sessions, which audit the change that ends the sessions",
 }
 
 

@@ -40,7 +40,7 @@ def test_upgrade_load_backup_restore(urls: tuple[str, str], tmp_path: Path) -> N
     assert "cityloop db upgrade" in out
     assert cli(first, "db", "upgrade")[0] == 0
     code, out = cli(first, "--lang", "en", "db", "upgrade")
-    assert (code, "already at the newest schema revision 0009" in out) == (0, True)
+    assert (code, "already at the newest schema revision 0010" in out) == (0, True)
 
     code, out = cli(first, "db", "load-demo", "--framework", str(MINI), "--cities", "31")
     assert code == 0, out

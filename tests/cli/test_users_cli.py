@@ -1,15 +1,19 @@
-"""``cityloop users add|list|set-role`` through the real Typer app, on SQLite and PostgreSQL."""
+"""``cityloop users add|list|set-role|set-password|deactivate|activate|sessions|sign-out``
+through the real Typer app, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from cityloop.accounts.sessions import new_session_token, token_digest
 from cityloop.cli import app
+from cityloop.services.users import authenticate
 from cityloop.store import Database, Settings
 from cityloop.store.models import AuditEntry
 from tests.store.databases import backend, new_database_url
@@ -106,4 +110,66 @@ def test_refusals_are_one_clear_line_and_write_nothing(url: str) -> None:
         assert message in out
         assert "Traceback" not in out
     assert db.row_counts() == before
+    db.dispose()
+
+
+def sign_in_twice(url: str, username: str) -> list[str]:
+    """Two web sessions of ``username`` started as the sign-in page starts them; their tokens."""
+    db = Database.open(Settings(database_url=url))
+    tokens = [new_session_token() for _ in range(2)]
+    for token in tokens:
+        digest = token_digest(token)
+        assert authenticate(db, username, GOOD, datetime.now(UTC), session_digest=digest)
+    db.dispose()
+    return tokens
+
+
+def live_users(url: str, tokens: list[str]) -> list[str | None]:
+    db = Database.open(Settings(database_url=url))
+    found = [db.session_user(token_digest(t), datetime.now(UTC)) for t in tokens]
+    db.dispose()
+    return [None if row is None else row.username for row in found]
+
+
+def test_sessions_are_listed_without_tokens_and_signed_out(url: str) -> None:
+    for username in ("zhang", "qian"):
+        assert cli(url, "users", "add", username, "--role", "viewer", password=GOOD)[0] == 0
+    zhang, qian = sign_in_twice(url, "zhang"), sign_in_twice(url, "qian")
+
+    code, out = cli(url, "--lang", "en", "users", "sessions")
+    assert code == 0, out
+    assert out.count("zhang") == 2 and out.count("qian") == 2 and "expires" in out
+    assert not any(t in out or token_digest(t) in out for t in zhang + qian)
+    code, out = cli(url, "--lang", "en", "users", "sessions", "qian")
+    assert (out.count("qian"), "zhang" in out) == (2, False)
+
+    code, out = cli(url, "--lang", "en", "users", "sign-out", "zhang")
+    assert code == 0, out
+    assert "ended 2 web session(s) of zhang" in out
+    assert live_users(url, zhang + qian) == [None, None, "qian", "qian"]
+    assert "没有有效的网页会话" in cli(url, "users", "sessions", "zhang")[1]
+    assert "ended 0 web session(s)" in cli(url, "--lang", "en", "users", "sign-out", "zhang")[1]
+    code, out = cli(url, "--lang", "en", "users", "sign-out", "nobody")
+    assert code == 2 and "no user named nobody" in out
+
+
+def test_a_new_password_or_a_deactivation_ends_the_sessions(url: str) -> None:
+    assert cli(url, "users", "add", "zhang", "--role", "viewer", password=GOOD)[0] == 0
+    tokens = sign_in_twice(url, "zhang")
+    code, out = cli(url, "--lang", "en", "users", "set-password", "zhang", password="Xin-" + GOOD)
+    assert code == 0, out
+    assert "new password for zhang" in out and GOOD not in out
+    assert live_users(url, tokens) == [None, None]
+    code, out = cli(url, "--lang", "en", "users", "set-password", "zhang", password="short1")
+    assert code == 2 and "password" in out
+
+    assert cli(url, "users", "set-password", "zhang", password=GOOD)[0] == 0
+    tokens = sign_in_twice(url, "zhang")
+    code, out = cli(url, "--lang", "en", "users", "deactivate", "zhang")
+    assert code == 0 and "can no longer sign in" in out
+    assert live_users(url, tokens) == [None, None]
+    db = Database.open(Settings(database_url=url))
+    assert authenticate(db, "zhang", GOOD, datetime.now(UTC)) is None
+    assert cli(url, "--lang", "en", "users", "activate", "zhang")[0] == 0
+    assert authenticate(db, "zhang", GOOD, datetime.now(UTC)) is not None
     db.dispose()

@@ -20,8 +20,8 @@ def test_a_database_without_tables_asks_for_an_upgrade(empty_db: Database) -> No
 
 
 def test_upgrade_is_idempotent(empty_db: Database) -> None:
-    assert upgrade(empty_db) == (None, "0009")
-    assert upgrade(empty_db) == ("0009", "0009")
+    assert upgrade(empty_db) == (None, "0010")
+    assert upgrade(empty_db) == ("0010", "0010")
     assert empty_db.units() is None
     assert set(empty_db.row_counts().values()) == {0}
 

@@ -20,6 +20,7 @@ from cityloop.services import users
 from cityloop.store import Database
 from cityloop.store.settings import Settings
 from cityloop.web import create_app
+from cityloop.web.ratelimit import SignInSettings
 from tests.store.databases import new_database_url
 from tests.store.sharing_rows import ASKER, OWNER, Seeded, seed_sharing
 from tests.web.site import CHEAP, PASSWORD, sign_in
@@ -53,6 +54,8 @@ class SharingSite:
 
 def build_sharing_site(database_url: str, folder: Path) -> SharingSite:
     app = create_app(Settings(database_url=database_url, data_dir=folder))
+    # The tests sign in from one address ("testclient") far more often than a person would.
+    app.state.login_settings = SignInSettings(rate_per_minute=1_000_000)
     db: Database = app.state.db
     db.upgrade()
     here = seed_sharing(db, CITY, prefix="A")

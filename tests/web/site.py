@@ -20,6 +20,7 @@ from cityloop.services import store as store_service
 from cityloop.store import Database
 from cityloop.store.settings import Settings
 from cityloop.web import create_app
+from cityloop.web.ratelimit import SignInSettings
 
 CHEAP = HashParameters(time_cost=1, memory_cost=8)
 PASSWORD = "Zhihui-Chengshi-2026"
@@ -67,6 +68,8 @@ def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> int:
 def make_site(database_url: str, data_dir: Path) -> Site:
     """Upgrade, load the demo (62 cities, one framework), run one evaluation, add the users."""
     app = create_app(Settings(database_url=database_url, data_dir=data_dir))
+    # The tests sign in from one address ("testclient") far more often than a person would.
+    app.state.login_settings = SignInSettings(rate_per_minute=1_000_000)
     db: Database = app.state.db
     db.upgrade()
     store_service.load_demo(db, [FRAMEWORK], n_cities=N_CITIES, user="fixture")

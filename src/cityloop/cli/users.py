@@ -1,4 +1,5 @@
-"""``cityloop users add|list|set-role``: manage accounts from the command line.
+"""``cityloop users add|list|set-role|set-password|deactivate|activate|sessions|sign-out``:
+manage accounts and their web sessions from the command line.
 
 Thin adapter over ``cityloop.services.users``. A new password is typed twice at a hidden
 prompt, or taken from ``CITYLOOP_NEW_PASSWORD`` for scripts; it is never echoed.
@@ -142,3 +143,63 @@ def set_role_cmd(
         ),
         soft_wrap=True,
     )
+
+
+@users_app.command("set-password", help=t("cli.users.set_password_help"))
+def set_password_cmd(
+    username: Annotated[str, typer.Argument(help=t("cli.users.arg_username"))],
+) -> None:
+    with guarded():
+        db = store.open_database()
+        service.set_password(db, username, _new_password(), actor=store.cli_user())
+    console.print(t("cli.users.password_set", username=username), soft_wrap=True)
+
+
+@users_app.command("deactivate", help=t("cli.users.deactivate_help"))
+def deactivate_cmd(
+    username: Annotated[str, typer.Argument(help=t("cli.users.arg_username"))],
+) -> None:
+    with guarded():
+        service.set_active(store.open_database(), username, False, actor=store.cli_user())
+    console.print(t("cli.users.deactivated", username=username), soft_wrap=True)
+
+
+@users_app.command("activate", help=t("cli.users.activate_help"))
+def activate_cmd(
+    username: Annotated[str, typer.Argument(help=t("cli.users.arg_username"))],
+) -> None:
+    with guarded():
+        service.set_active(store.open_database(), username, True, actor=store.cli_user())
+    console.print(t("cli.users.activated", username=username), soft_wrap=True)
+
+
+@users_app.command("sessions", help=t("cli.users.sessions_help"))
+def sessions_cmd(
+    username: Annotated[
+        str | None, typer.Argument(help=t("cli.users.arg_sessions_username"))
+    ] = None,
+) -> None:
+    with guarded():
+        db = store.open_database()
+        rows = service.live_sessions(db, datetime.now(UTC), username)
+    if not rows:
+        console.print(t("cli.users.no_sessions", url=db.url), soft_wrap=True)
+        return
+    table = Table(title=t("cli.users.sessions_title", url=db.url))
+    for key in ("username", "started", "expires"):
+        table.add_column(t(f"cli.users.col_{key}"))
+    for row in rows:
+        table.add_row(
+            row.username, f"{row.started:%Y-%m-%d %H:%M}", f"{row.expires:%Y-%m-%d %H:%M}"
+        )
+    console.print(table)
+
+
+@users_app.command("sign-out", help=t("cli.users.sign_out_help"))
+def sign_out_cmd(
+    username: Annotated[str, typer.Argument(help=t("cli.users.arg_username"))],
+) -> None:
+    with guarded():
+        db = store.open_database()
+        count = service.sign_out_everywhere(db, username, datetime.now(UTC), actor=store.cli_user())
+    console.print(t("cli.users.signed_out", username=username, count=count), soft_wrap=True)

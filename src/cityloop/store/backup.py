@@ -40,6 +40,8 @@ FORMAT = "cityloop-backup"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 BATCH = 5_000  # rows fetched at a time when reading a table
+# Tables a backup leaves out, and why: a restore must not bring a signed-in session back.
+NOT_BACKED_UP = {"web_sessions": "sign-ins of the running site; a restored one starts with none"}
 
 
 class TableEntry(BaseModel):
@@ -229,9 +231,10 @@ def _is_row(line: bytes, columns: int) -> bool:
 
 
 def reflect(conn: Connection) -> list[Table]:
-    """The database's CityLoop tables as they are (at any revision), parents first."""
+    """The database's CityLoop tables as they are (at any revision), parents first, but for
+    those ``NOT_BACKED_UP``."""
     meta = MetaData()
-    meta.reflect(conn, only=cityloop_tables(conn))
+    meta.reflect(conn, only=[t for t in cityloop_tables(conn) if t not in NOT_BACKED_UP])
     tables = list(meta.sorted_tables)
     for table in tables:
         for column in table.columns:

@@ -20,7 +20,7 @@ from cityloop.datahub.units import Units
 from cityloop.errors import CityLoopError
 from cityloop.evaluation.result import EvaluationResult
 from cityloop.frameworks import Framework
-from cityloop.store import collection, migrate, regions, runs, values
+from cityloop.store import collection, migrate, regions, runs, sessions, values
 from cityloop.store import users as user_store
 from cityloop.store.audit import AuditRow, read_audit
 from cityloop.store.bulk import WriteCounts
@@ -276,10 +276,43 @@ class Database:
                 s, username, role, scope=scope, department=department, actor=actor
             )
 
-    def set_password_hash(self, username: str, password_hash: str, *, actor: str) -> None:
-        """Replace an account's password hash."""
+    def set_password_hash(
+        self, username: str, password_hash: str, *, actor: str, new_password: bool = True
+    ) -> None:
+        """Replace an account's password hash; a new password ends the account's sessions."""
         with self.session() as s:
-            user_store.set_password_hash(s, username, password_hash, actor=actor)
+            user_store.set_password_hash(
+                s, username, password_hash, actor=actor, new_password=new_password
+            )
+
+    def set_active(self, username: str, active: bool, *, actor: str) -> user_store.UserRow:
+        """Let an account sign in or not; deactivating ends its sessions."""
+        with self.session() as s:
+            return user_store.set_active(s, username, active, actor=actor)
+
+    # -- web sessions (``cityloop.store.sessions``; audited by ``cityloop.store.users``) --
+
+    def session_user(self, digest: str, now: datetime) -> user_store.UserRow | None:
+        """The active account of the live session with this token digest, or None."""
+        with self.reader() as s:
+            return user_store.session_user(s, digest, now)
+
+    def sign_out(self, digest: str, now: datetime) -> str | None:
+        """End one session; the username it was of, or None when it was not live."""
+        with self.session() as s:
+            return user_store.sign_out(s, digest, now)
+
+    def end_sessions(self, username: str, now: datetime, *, actor: str) -> int:
+        """End every live session of ``username``; how many there were."""
+        with self.session() as s:
+            return user_store.end_sessions(s, username, now, actor=actor)
+
+    def live_sessions(
+        self, now: datetime, username: str | None = None
+    ) -> list[sessions.SessionRow]:
+        """The live sessions at ``now``, of one user when given; never their tokens."""
+        with self.reader() as s:
+            return sessions.list_live(s, now, username)
 
     def login_state(self, username: str) -> LoginState:
         """The lockout state of an account."""
@@ -293,10 +326,14 @@ class Database:
         now: datetime,
         actor: str,
         policy: LockoutPolicy = DEFAULT_LOCKOUT,
+        session_digest: str | None = None,
     ) -> LoginState:
-        """Apply one login attempt to the account's lockout state; return the new state."""
+        """Apply one login attempt to the account's lockout state; return the new state. A
+        success with a ``session_digest`` starts that web session in the same transaction."""
         with self.session() as s:
-            return user_store.record_login(s, username, succeeded, now, actor, policy)
+            return user_store.record_login(
+                s, username, succeeded, now, actor, policy, session_digest
+            )
 
     # -- collection rounds and reminders (data collection pages) -------------------------------
 

@@ -791,3 +791,19 @@ class EffectFeedback(Base):
     evidence: Mapped[int]
     updated_by: Mapped[str] = mapped_column(String(CODE))
     updated_at: Mapped[datetime]
+
+
+# -- 0010: web sessions --------------------------------------------------------------------------
+
+
+class WebSession(Base):
+    """A signed-in web session: the SHA-256 digest of its cookie's random token (never the
+    token), whose it is, and when and why it ended. Not governed data: not backed up."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("users.username"), index=True)
+    created_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    ended_reason: Mapped[str | None] = mapped_column(String(32))

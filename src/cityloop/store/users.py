@@ -1,6 +1,8 @@
-"""Accounts: add users, change their role and scope, and remember failed logins for lockout.
+"""Accounts: add users, change their role and scope, and remember failed logins for lockout;
+start and end their web sessions (``cityloop.store.sessions``) with the audit rows that say so.
 
 Every change adds an audit row in the same transaction; no audit row ever holds a password hash.
+A change of role, password or activity ends the user's sessions in that transaction too.
 The policy (hashing, lockout rules) lives in ``cityloop.accounts``; this module only stores.
 """
 
@@ -16,11 +18,13 @@ from sqlalchemy.orm import Session
 from cityloop.accounts.lockout import DEFAULT_LOCKOUT, LockoutPolicy, LoginState, lock_status
 from cityloop.accounts.lockout import record_attempt as next_login_state
 from cityloop.accounts.roles import Role
+from cityloop.accounts.sessions import EndReason
 from cityloop.datahub.units import RegionLevel
 from cityloop.errors import InputError
 from cityloop.frameworks import departments as shipped_departments
+from cityloop.store import sessions
 from cityloop.store.audit import record_audit, utc_now
-from cityloop.store.models import Department, Region, User
+from cityloop.store.models import Department, Region, User, WebSession
 
 ENTITY = "users"
 LOGIN_FAILED = "login_failed"
@@ -138,19 +142,82 @@ def set_role(
     _check_officer(session, user)
     session.flush()
     after = _row(user)
+    ended = sessions.end_for_user(session, username, utc_now(), EndReason.ROLE_CHANGED)
     record_audit(
-        session, actor, "set_role", ENTITY, username, before=before, after=after.audit_view()
+        session, actor, "set_role", ENTITY, username, before=before, after=_ended(after, ended)
     )
     return after
 
 
-def set_password_hash(session: Session, username: str, password_hash: str, *, actor: str) -> None:
-    """Replace an account's password hash (a new password, or a rehash with new parameters)."""
+def set_password_hash(
+    session: Session, username: str, password_hash: str, *, actor: str, new_password: bool
+) -> None:
+    """Replace an account's password hash: a ``new_password`` (which ends the account's
+    sessions), or a rehash of the same password with new parameters (which does not)."""
     user = _require(session, username)
     user.password_hash = password_hash
     session.flush()
+    ended = (
+        sessions.end_for_user(session, username, utc_now(), EndReason.PASSWORD_CHANGED)
+        if new_password
+        else 0
+    )
     # The audit row says that the hash changed, never what it was or is.
-    record_audit(session, actor, "set_password", ENTITY, username, after={"password": "changed"})
+    after = {"password": "changed" if new_password else "rehashed"}
+    record_audit(session, actor, "set_password", ENTITY, username, after=_ended(after, ended))
+
+
+def set_active(session: Session, username: str, active: bool, *, actor: str) -> UserRow:
+    """Let an account sign in (``active``) or not; deactivating ends its sessions."""
+    user = _require(session, username)
+    before = _row(user).audit_view()
+    user.active = active
+    session.flush()
+    after = _row(user)
+    ended = (
+        0 if active else sessions.end_for_user(session, username, utc_now(), EndReason.DEACTIVATED)
+    )
+    record_audit(
+        session, actor, "set_active", ENTITY, username, before=before, after=_ended(after, ended)
+    )
+    return after
+
+
+def _ended(after: UserRow | dict[str, Any], ended: int) -> dict[str, Any]:
+    """An audit row's ``after``, with the number of sessions the change ended when it did."""
+    view = after.audit_view() if isinstance(after, UserRow) else after
+    return {**view, "sessions_ended": ended} if ended else view
+
+
+def session_user(session: Session, digest: str, now: datetime) -> UserRow | None:
+    """The active account whose live session has this token digest, or None: one query, the
+    account and its session read together."""
+    user = session.scalars(
+        select(User)
+        .join(WebSession, WebSession.username == User.username)
+        .where(WebSession.id == digest, User.active.is_(True), *sessions.live_clause(now))
+    ).one_or_none()
+    return None if user is None else _row(user)
+
+
+def sign_out(session: Session, digest: str, now: datetime) -> str | None:
+    """End the live session with this digest (audited as the user's ``logout``); the username
+    it was of, or None when it was not live (nothing written)."""
+    username = sessions.end(session, digest, now, EndReason.SIGN_OUT)
+    if username is not None:
+        record_audit(session, username, "logout", ENTITY, username, at=now)
+    return username
+
+
+def end_sessions(session: Session, username: str, now: datetime, *, actor: str) -> int:
+    """End every live session of ``username`` (an administrator's sign-out); how many."""
+    _require(session, username)
+    ended = sessions.end_for_user(session, username, now, EndReason.REVOKED)
+    if ended:
+        record_audit(
+            session, actor, "sign_out", ENTITY, username, after={"sessions_ended": ended}, at=now
+        )
+    return ended
 
 
 def get_login_state(session: Session, username: str) -> LoginState:
@@ -169,10 +236,12 @@ def record_login(
     now: datetime,
     actor: str,
     policy: LockoutPolicy = DEFAULT_LOCKOUT,
+    session_digest: str | None = None,
 ) -> LoginState:
     """Apply one login attempt at ``now`` to the account's lockout state; return the new state.
 
-    An attempt on a locked account changes nothing but is still logged (``login_locked``).
+    An attempt on a locked account changes nothing but is still logged (``login_locked``). A
+    successful one with a ``session_digest`` starts that web session in the same transaction.
     """
     user = _require(session, username)
     before = get_login_state(session, username)
@@ -183,6 +252,8 @@ def record_login(
     user.locked_until = lock_status(after, now, policy).until
     session.flush()
     action = "login_locked" if locked else "login" if succeeded else LOGIN_FAILED
+    if action == "login" and session_digest is not None:
+        sessions.start(session, session_digest, username, now)
     record_audit(
         session,
         actor,
@@ -276,11 +347,15 @@ __all__ = [
     "Keep",
     "UserRow",
     "add_user",
+    "end_sessions",
     "get_credentials",
     "get_login_state",
     "get_user",
     "list_users",
     "record_login",
+    "session_user",
+    "set_active",
     "set_password_hash",
     "set_role",
+    "sign_out",
 ]

@@ -16,6 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cityloop._version import __version__
+from cityloop.accounts.sessions import SESSION_LIFETIME
 from cityloop.i18n import t, use_language
 from cityloop.store import Database
 from cityloop.store.settings import Settings
@@ -100,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         SessionMiddleware,
         secret_key=session_secret(settings),
         session_cookie="cityloop_session",
-        max_age=8 * 3600,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
         same_site="lax",
         https_only=settings.secure_cookies,
     )

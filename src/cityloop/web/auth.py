@@ -1,7 +1,8 @@
 """Sign-in for the web app: the session secret, CSRF tokens and the signed-in principal.
 
-Sessions are signed cookies (itsdangerous); the user is re-read from the store on every request
-so a role change or a deactivation takes effect at once.
+The signed cookie (itsdangerous) carries a random session token; the store keeps its digest
+in a session record that sign-out, an administrator or an account change ends. The user and
+the record are read together on every request, so an ended session is refused at once.
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import HTTPException, Request
 
 from cityloop.accounts import Principal
+from cityloop.accounts.sessions import token_digest
 from cityloop.errors import ConfigError, Problem
 from cityloop.store import Database
 from cityloop.store.settings import Settings
@@ -22,6 +25,7 @@ SECRET_FILE = "session-secret.key"
 MIN_SECRET_LENGTH = 32
 PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "please-change", "xxx"})
 CSRF_FIELD = "csrf_token"
+SESSION_FIELD = "sid"  # the session token in the signed cookie; the store has its digest
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -85,7 +89,7 @@ def api_csrf_ok(request: Request) -> bool:
     Another site can make the browser send our cookie but can neither read the token nor set
     a custom header without a CORS preflight, which CityLoop never grants.
     """
-    if request.method in SAFE_METHODS or not isinstance(request.session.get("user"), str):
+    if request.method in SAFE_METHODS or not isinstance(request.session.get(SESSION_FIELD), str):
         return True
     expected = request.session.get(CSRF_FIELD)
     submitted = request.headers.get(CSRF_HEADER)
@@ -97,25 +101,31 @@ def api_csrf_ok(request: Request) -> bool:
 
 
 def current_principal(request: Request) -> Principal | None:
-    """The signed-in, still active user of this request, or None."""
-    username = request.session.get("user")
-    if not isinstance(username, str):
+    """The active user of this request's live session, or None (a cookie whose session ended
+    or expired is cleared)."""
+    token = request.session.get(SESSION_FIELD)
+    if not isinstance(token, str):
         return None
     db: Database = request.app.state.db
-    user = db.user(username)
-    if user is None or not user.active:
+    user = db.session_user(token_digest(token), datetime.now(UTC))
+    if user is None:
         request.session.clear()
         return None
     return Principal(user.username, user.role, user.scope, user.department)
 
 
-def sign_in(request: Request, principal: Principal) -> None:
-    """Start a fresh session for ``principal``: nothing from before sign-in is kept, and the
-    CSRF token is new (no session fixation)."""
+def sign_in(request: Request, token: str) -> None:
+    """Carry the session ``token`` (its record started by the sign-in) in a fresh cookie:
+    nothing from before sign-in is kept, and the CSRF token is new (no session fixation)."""
     request.session.clear()
-    request.session["user"] = principal.username
+    request.session[SESSION_FIELD] = token
     csrf_token(request)
 
 
 def sign_out(request: Request) -> None:
+    """End the session's record (a copy of the cookie is refused from now on) and clear it."""
+    token = request.session.get(SESSION_FIELD)
+    if isinstance(token, str):
+        db: Database = request.app.state.db
+        db.sign_out(token_digest(token), datetime.now(UTC))
     request.session.clear()

@@ -1,4 +1,5 @@
-"""A per-address rate limit for the public survey routes: a token bucket per client address.
+"""A per-address rate limit for the public survey routes and for sign-in: a token bucket per
+client address.
 
 In-process (each worker keeps its own buckets), so with N workers an address may get up to N
 times the rate; it is a brake on floods and scripts, not an accounting of requests.
@@ -8,6 +9,9 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MAX_ADDRESSES = 100_000  # buckets kept before the full (idle) ones are dropped
 
@@ -38,3 +42,27 @@ class RateLimiter:
         # A bucket that would have refilled by now is the same as no bucket.
         full = 60.0
         self._buckets = {a: b for a, b in self._buckets.items() if now - b[1] < full}
+
+
+class SignInSettings(BaseSettings):
+    """The sign-in throttle, from ``CITYLOOP_LOGIN_<NAME>``: attempts a minute per address,
+    each counted (right password or not), beside the per-account lockout."""
+
+    model_config = SettingsConfigDict(env_prefix="CITYLOOP_LOGIN_", extra="ignore")
+
+    rate_per_minute: int = 20
+
+
+_BUILDING = threading.Lock()
+
+
+def sign_in_limiter(state: Any) -> RateLimiter:
+    """The worker's sign-in limiter, built on first use from ``state.login_settings`` when a
+    test or a benchmark set one (many sign-ins from one address), else the environment's."""
+    with _BUILDING:
+        limiter: RateLimiter | None = getattr(state, "login_limiter", None)
+        if limiter is None:
+            settings = getattr(state, "login_settings", None) or SignInSettings()
+            limiter = RateLimiter(settings.rate_per_minute)
+            state.login_limiter = limiter
+    return limiter

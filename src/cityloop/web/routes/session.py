@@ -1,10 +1,12 @@
 """Sign in and sign out, and ``/api/me``: who the request is signed in as.
 
-Forms carry a CSRF token; a failed sign-in says no more than that it failed.
+Forms carry a CSRF token; a failed sign-in says no more than that it failed. Sign-in attempts
+are throttled per address (``web/ratelimit.py``) besides the per-account lockout.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -13,10 +15,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from cityloop.accounts import Role
+from cityloop.accounts.sessions import new_session_token, token_digest
 from cityloop.datahub.units import RegionLevel
+from cityloop.i18n import t
 from cityloop.services.users import authenticate
 from cityloop.web.auth import check_csrf, csrf_token, current_principal, sign_in, sign_out
 from cityloop.web.guard import Viewer
+from cityloop.web.ratelimit import sign_in_limiter
 from cityloop.web.templating import render
 
 router = APIRouter()
@@ -52,8 +57,22 @@ def login(
     csrf_token_field: Annotated[str, Form(alias="csrf_token")] = "",
     next_field: Annotated[str, Form(alias="next", max_length=2000)] = HOME,
 ) -> Response:
+    limiter = sign_in_limiter(request.app.state)
+    if not limiter.allow(request.client.host if request.client else "-"):
+        wait = math.ceil(60 / limiter.per_minute)  # the time one attempt's token takes to refill
+        message = t("users.too_many_sign_ins", seconds=wait)
+        refused = render(request, "error.html", {"status": 429, "message": message}, 429)
+        refused.headers["Retry-After"] = str(wait)
+        return refused
     check_csrf(request, csrf_token_field)
-    principal = authenticate(request.app.state.db, username.strip(), password, datetime.now(UTC))
+    token = new_session_token()
+    principal = authenticate(
+        request.app.state.db,
+        username.strip(),
+        password,
+        datetime.now(UTC),
+        session_digest=token_digest(token),
+    )
     target = safe_next(next_field)
     if principal is None:
         context = {
@@ -63,7 +82,7 @@ def login(
             "next": target,
         }
         return render(request, "login.html", context, status=401)
-    sign_in(request, principal)
+    sign_in(request, token)
     return RedirectResponse(target, status_code=303)
 
 
