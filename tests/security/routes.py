@@ -4,7 +4,7 @@ injection and header tests (enumerated from ``app.routes``, so a new route is co
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -29,14 +29,22 @@ def routes_of(app: FastAPI) -> list[tuple[str, APIRoute]]:
     return list(api_routes(app.routes))
 
 
-def concrete(path: str, site: Site, fill: str | None = None, project: str = "1") -> str:
-    """``path`` with its parameters filled: every one with ``fill`` when given, else with a
-    value that exists on the site (the city, the framework, the run, ``project``) or ``1``."""
+def concrete(
+    path: str,
+    site: Site,
+    fill: str | None = None,
+    project: str = "1",
+    values: Mapping[str, str] | None = None,
+) -> str:
+    """``path`` with its parameters filled: every one with ``fill`` when given, else with
+    ``values`` or a value that exists on the site (the city, the framework, the run,
+    ``project``) or ``1``."""
     known = {
         "code": site.city,
         "fid": FRAMEWORK,
         "run_id": str(site.run_id),
         "project": project,
         "action": "package_list",
+        **(values or {}),
     }
     return PARAM.sub(lambda m: fill if fill is not None else known.get(m.group(1), "1"), path)

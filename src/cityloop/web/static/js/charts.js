@@ -17,13 +17,40 @@
       };
     }
   };
+  // A tooltip is HTML, and a builder's formatter joins names (a user's text) with <br>: keep
+  // only the text and the line breaks of what it returns, so no name can become markup.
+  function escapeHtml(text) {
+    return text.replace(/[&<>"']/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; });
+  }
+  function textAndBreaks(html) {
+    var template = document.createElement("template");
+    template.innerHTML = String(html);  // inert: nothing in a template loads or runs
+    var parts = [];
+    (function walk(node) {
+      node.childNodes.forEach(function (child) {
+        if (child.nodeName === "BR") { parts.push("<br>"); }
+        else if (child.nodeType === Node.TEXT_NODE) { parts.push(escapeHtml(child.nodeValue)); }
+        else { walk(child); }
+      });
+    })(template.content);
+    return parts.join("");
+  }
+  function guardTooltips(option) {
+    [option].concat(option.series || []).forEach(function (part) {
+      var format = part.tooltip && part.tooltip.formatter;
+      if (typeof format === "function") {
+        part.tooltip.formatter = function () { return textAndBreaks(format.apply(this, arguments)); };
+      }
+    });
+    return option;
+  }
   function render(root) {
     (root || document).querySelectorAll("[data-chart]").forEach(function (el) {
       var build = builders[el.dataset.chart];
       var source = document.getElementById(el.dataset.source);
       if (!build || !source || !window.echarts) { return; }
       var chart = window.echarts.getInstanceByDom(el) || window.echarts.init(el, null, { renderer: "svg" });
-      chart.setOption(build(JSON.parse(source.textContent), el), true);
+      chart.setOption(guardTooltips(build(JSON.parse(source.textContent), el)), true);
       el.dataset.rendered = "true";
       window.addEventListener("resize", function () { chart.resize(); });
     });
