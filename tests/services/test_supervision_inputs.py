@@ -107,6 +107,19 @@ def test_a_baseline_change_is_applied_and_audited_with_its_reason(programme: Pro
                                               "risks": [{"id": risk, "close": True}]},
                              actor=ADMIN)  # fmt: skip
     assert closed.changed == ["risks"] and closed.project.record.risks == ()
+    # Off the register, kept on record: the closed risk, the day and who closed it.
+    (kept,) = closed.project.closed_risks
+    assert (kept.text, kept.level.value, kept.closed_on) == ("供应商交付延迟", "high", date.today())
+    assert kept.closed_by == ADMIN.username
+    detail = project_detail(db, unit, code, date.today())
+    assert [(c.text, c.closed_by) for c in detail.closed_risks] == [
+        ("供应商交付延迟", ADMIN.username)
+    ]
+    assert detail.risks == []
+    with pytest.raises(InputError) as twice:  # a closed risk is no longer on the register
+        change_baseline(db, unit, code, {"reason": "再关", "risks": [{"id": risk, "close": True}]},
+                        actor=ADMIN)  # fmt: skip
+    assert [p.key for p in twice.value.problems] == ["supervision.baseline.unknown_risk"]
     same = change_baseline(db, unit, code, {"reason": "无变化"}, actor=ADMIN)
     assert same.changed == []
 

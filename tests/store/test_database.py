@@ -7,7 +7,7 @@ from sqlalchemy import select, text
 
 from cityloop.errors import CityLoopError
 from cityloop.services.store import open_database, upgrade
-from cityloop.store import Database, Settings
+from cityloop.store import Database, Settings, migrate
 from cityloop.store.models import Department
 
 
@@ -20,8 +20,8 @@ def test_a_database_without_tables_asks_for_an_upgrade(empty_db: Database) -> No
 
 
 def test_upgrade_is_idempotent(empty_db: Database) -> None:
-    assert upgrade(empty_db) == (None, "0010")
-    assert upgrade(empty_db) == ("0010", "0010")
+    assert upgrade(empty_db) == (None, migrate.head_revision())
+    assert upgrade(empty_db) == (migrate.head_revision(), migrate.head_revision())
     assert empty_db.units() is None
     assert set(empty_db.row_counts().values()) == {0}
 

@@ -48,7 +48,7 @@ def test_upgrade_keeps_every_row_and_values_may_then_be_derived(
     with pytest.raises(DBAPIError), at_0005.transaction() as conn:  # 0005 knows no "derived"
         conn.execute(text("UPDATE indicator_values SET origin_kind = 'derived'"))
 
-    assert at_0005.upgrade() == migrate.head_revision() == "0010"
+    assert at_0005.upgrade() == migrate.head_revision()
     with at_0005.engine.connect() as conn:
         after = _digests(conn)
     assert {name: after[name] for name in before} == before
@@ -73,7 +73,7 @@ def test_downgrade_is_refused_while_derived_values_are_in_the_history(
     at_0005.upsert_values(changed(mini, mini_demo), mini, "dora", DERIVED)
     with pytest.raises(RuntimeError, match="derived"), at_0005.transaction() as conn:
         migrate.downgrade(conn, "0005")
-    assert at_0005.revision() == "0010"
+    assert at_0005.revision() == migrate.head_revision()
     assert set(inspect(at_0005.engine).get_table_names()) >= NEW_TABLES
 
 

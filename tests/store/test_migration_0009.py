@@ -3,15 +3,14 @@ kept, and a downgrade to 0008 removes only the three outcome tables."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import inspect
 
 from cityloop.frameworks import Framework
 from cityloop.store import Database, Origin, OriginKind, migrate
+from cityloop.store.models import TrackedProjectRecord, TrackingStatus
 from cityloop.store.outcomes import FeedbackRange, MeasuredEffect
-from cityloop.store.tracking import NewTrackedProject
-from cityloop.supervision import BudgetYear
 from tests.store.samples import Demo
 from tests.store.test_migrations import _digests
 
@@ -27,16 +26,19 @@ def test_upgrade_keeps_every_row_and_downgrade_removes_only_the_outcome_tables(
     empty_db.load_units(mini_demo.units, "alice")
     empty_db.upsert_values(mini_demo.values, mini, "alice", Origin(OriginKind.FILE, "a.xlsx"))
     unit = str(mini_demo.units.table.index[0])
-    project = NewTrackedProject(
-        code="p1", name_zh="项目", name_en="", domain="egov", phase="启动实施",
-        owner_department=None, start_date=date(2027, 1, 1), budget=(BudgetYear(2027, 100.0),),
-    )  # fmt: skip
-    empty_db.tracking.create(unit, [project], actor="alice")
+    with empty_db.session() as session:  # a row of 0008's table (today's store reads more)
+        session.add(TrackedProjectRecord(
+            unit_code=unit, code="p1", name_zh="项目", name_en="", domain="egov",
+            phase="启动实施", start_date=date(2027, 1, 1), plan_types=[], indicators=[], needs=[],
+            budget=[{"year": 2027, "planned_cost": 100.0}], percent_complete=0.0,
+            last_update=date(2027, 1, 1), status=TrackingStatus.ACTIVE, created_by="alice",
+            created_at=datetime(2026, 12, 1, tzinfo=UTC),
+        ))  # fmt: skip
     with empty_db.engine.connect() as conn:
         before = _digests(conn)
         assert not NEW_TABLES & set(inspect(conn).get_table_names())
 
-    assert empty_db.upgrade() == migrate.head_revision() == "0010"
+    assert empty_db.upgrade() == migrate.head_revision()
     with empty_db.engine.connect() as conn:
         after = _digests(conn)
     assert {name: after[name] for name in before} == before

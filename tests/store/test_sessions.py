@@ -160,7 +160,9 @@ def test_migration_0010_adds_only_the_sessions_table(empty_db: Database) -> None
     with empty_db.engine.connect() as conn:
         before = _digests(conn)
         assert "web_sessions" not in inspect(conn).get_table_names()
-    assert empty_db.upgrade() == "0010"
+    with empty_db.transaction(changes_schema=True) as conn:
+        migrate.upgrade(conn, "0010")
+    empty_db._schema_checked = True  # 0010, not the head: still on purpose
     with empty_db.engine.connect() as conn:
         assert _digests(conn) == before
     assert start(empty_db, "zhang", "t", datetime.now(UTC))

@@ -136,6 +136,16 @@ def test_a_baseline_change_through_the_form_is_stored_audited_and_shown(
         assert text in shown
     changed = ["budget", "milestones", "risks"]
     assert baseline_summary(code, changed, "zh-CN") in shown  # the confirmation
+    # Closing the risk takes it off the register; the project page still lists it as closed.
+    (risk,) = after.risk_ids
+    with site.client("pm_own") as pm:
+        closed = post_form(pm, url, {"reason": "风险已消除", f"risks.{risk}.close": "on"})
+        assert closed.status_code == 303, closed.text
+        page = pm.get(closed.headers["location"]).text
+    assert site.db.tracking.project(site.city, code).record.risks == ()
+    register, _, history = page.partition('data-testid="closed-risks"')
+    assert "供应商交付延迟" not in register.split('data-testid="project-risks"')[-1]
+    assert "供应商交付延迟" in history and "pm_own" in history
 
 
 def test_a_refused_change_shows_the_problems_beside_the_fields_and_writes_nothing(

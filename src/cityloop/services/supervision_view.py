@@ -230,6 +230,15 @@ class RiskLine(_View):
     level: str
 
 
+class ClosedRiskLine(_View):
+    """A risk taken off the register: when and by whom."""
+
+    text: str
+    level: str
+    closed_on: date
+    closed_by: str
+
+
 class ProjectDetail(_View):
     """A tracked project in full on a status date: identity, baseline, money, history, risks,
     its earned-value figures, light, warnings and boundary flags."""
@@ -260,6 +269,7 @@ class ProjectDetail(_View):
     payments: list[PaymentLine]
     history: list[HistoryLine]
     risks: list[RiskLine]
+    closed_risks: list[ClosedRiskLine] = []
 
 
 def progress_history(db: Database, project_id: int) -> list[HistoryLine]:
@@ -312,4 +322,6 @@ def project_detail(
                               corrects=p.corrects, entered_by=p.entered_by) for p in payments],
         history=progress_history(db, stored.id),
         risks=[RiskLine(text=r.text, level=r.level.value) for r in record.risks],
+        closed_risks=[ClosedRiskLine(text=c.text, level=c.level.value, closed_on=c.closed_on,
+                                     closed_by=c.closed_by) for c in stored.closed_risks],
     )  # fmt: skip

@@ -714,6 +714,9 @@ class ProjectRisk(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("tracked_projects.id"), index=True)
     text: Mapped[str] = mapped_column(Text)
     level: Mapped[RiskLevel] = mapped_column(enum_column(RiskLevel, "risk_level"))
+    # Closing a risk takes it off the register but keeps it on record (since 0011).
+    closed_on: Mapped[date | None]
+    closed_by: Mapped[str | None] = mapped_column(String(CODE))
 
 
 class ProgressReport(Base):

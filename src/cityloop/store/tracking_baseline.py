@@ -45,8 +45,8 @@ class MilestoneEdit:
 
 @dataclass(frozen=True)
 class RiskEdit:
-    """A risk to add (``id`` None), re-word or re-level, or close (taken off the register;
-    the audit log keeps its text and level)."""
+    """A risk to add (``id`` None), re-word or re-level, or close (taken off the register,
+    kept on record with the day and who closed it)."""
 
     id: int | None
     text: str | None = None
@@ -140,7 +140,8 @@ def _children(
         {GateKind(g.kind): g for g in session.scalars(
             select(ProjectGate).where(ProjectGate.project_id == project))},
         {r.id: r for r in session.scalars(
-            select(ProjectRisk).where(ProjectRisk.project_id == project))},
+            select(ProjectRisk).where(ProjectRisk.project_id == project,
+                                      ProjectRisk.closed_on.is_(None)))},
     )  # fmt: skip
 
 
@@ -189,8 +190,9 @@ def _apply(session: Session, row: TrackedProjectRecord, edit: BaselineEdit, acto
         if r.id is None:
             assert r.text is not None and r.level is not None  # checked by _problems
             session.add(ProjectRisk(project_id=row.id, text=r.text.strip(), level=r.level))
-        elif r.close:
-            session.delete(risks[r.id])
+        elif r.close:  # off the register, kept on record
+            risks[r.id].closed_on = date.today()
+            risks[r.id].closed_by = actor
         else:
             risks[r.id].text = (r.text or "").strip() or risks[r.id].text
             risks[r.id].level = r.level or risks[r.id].level

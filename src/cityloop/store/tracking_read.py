@@ -72,7 +72,8 @@ class StoredProject:
     ``record.owner_department`` is ``""`` when no department owns the project.
     ``milestone_positions`` are the stored positions of ``record.milestones`` (a position is
     never reused, so a removed milestone leaves a gap) and ``risk_ids`` the ids of
-    ``record.risks``: progress reports and baseline changes name them by these.
+    ``record.risks`` (the open ones): progress reports and baseline changes name them by these;
+    ``closed_risks`` are those closed since, oldest first.
     """
 
     id: int
@@ -85,6 +86,17 @@ class StoredProject:
     record: TrackedProject
     milestone_positions: tuple[int, ...] = ()
     risk_ids: tuple[int, ...] = ()
+    closed_risks: tuple[ClosedRisk, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClosedRisk:
+    """A risk taken off the register, kept on record: when and by whom."""
+
+    text: str
+    level: RiskLevel
+    closed_on: date
+    closed_by: str
 
 
 @dataclass(frozen=True)
@@ -212,6 +224,7 @@ def _stored(
 
     percents = [m.percent_complete for m in milestones]
     percent, last_update = row.percent_complete, row.last_update
+    open_risks = [r for r in risks if r.closed_on is None]
     if as_of is not None:
         # Before any report the project stood at its baseline: nothing done, reported at start.
         percent = report.percent_complete if report else 0.0
@@ -243,7 +256,7 @@ def _stored(
             for g in gates
         ),
         spend=tuple(net_payments(payments)),
-        risks=tuple(Risk(r.text, RiskLevel(r.level)) for r in risks),
+        risks=tuple(Risk(r.text, RiskLevel(r.level)) for r in open_risks),
         percent_complete=percent,
     )
     return StoredProject(
@@ -251,7 +264,11 @@ def _stored(
         owner_department=row.owner_department, status=TrackingStatus(row.status),
         created_by=row.created_by, record=record,
         milestone_positions=tuple(m.position for m in milestones),
-        risk_ids=tuple(r.id for r in risks),
+        risk_ids=tuple(r.id for r in open_risks),
+        closed_risks=tuple(sorted(
+            (ClosedRisk(r.text, RiskLevel(r.level), r.closed_on, r.closed_by or "")
+             for r in risks if r.closed_on is not None),
+            key=lambda c: c.closed_on)),
     )  # fmt: skip
 
 
